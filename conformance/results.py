@@ -1,0 +1,121 @@
+"""The neutral result model that every report is written from.
+
+One run holds, per vendor, one `CheckResult` per operation x check. `conformance.json` is this
+model serialised with `RunResult.to_dict()`; `RunResult.from_dict()` reads it back, so every other
+report can be regenerated from that file alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["passed", "failed", "not_applicable", "accepted", "stale", "not_reached"]
+# passed: ran on >= 1 case, never failed.  failed: >= 1 failure not accepted.
+# not_applicable: no case it could judge.  accepted: every failure matched a baseline/deviation entry.
+# stale: a baseline/deviation entry for this check no longer reproduces (fails the run, like a strict xfail).
+# not_reached: the run ended (budget, interruption) before this check ran.
+FAILING_OUTCOMES: frozenset[str] = frozenset({"failed", "stale"})
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Exchange:
+    """One request and its response, as sent and seen (secrets already redacted)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any = None  # JSON value sent, or None when no body
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str | None = None  # text, truncated for reports
+    elapsed: float | None = None
+
+
+@dataclass
+class Failure:
+    """One distinct failure of a check: the smallest case found that shows it."""
+
+    check: str
+    title: str
+    message: str
+    exchange: Exchange | None
+    curl: str
+    phase: str | None = None  # examples | coverage | fuzzing | probe
+    generation_mode: str | None = None  # positive | negative
+    accepted_reason: str | None = None  # set when a baseline or known deviation accepts it
+    accepted_link: str | None = None
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one check on one operation of one vendor."""
+
+    vendor: str
+    operation: str  # e.g. "POST /v1/threads"
+    check: str
+    outcome: Outcome
+    cases: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    note: str | None = None  # e.g. the stale baseline entry, or why it was not reached
+
+    @property
+    def key(self) -> str:
+        return f"{self.vendor}::{self.operation}::{self.check}"
+
+
+@dataclass
+class VendorRun:
+    """Run metadata for one vendor."""
+
+    vendor: str
+    display_name: str
+    spec_title: str
+    spec_version: str
+    target_url: str
+    operations: list[str] = field(default_factory=list)
+    cases: int = 0
+    # Per operation, per request field: what the run exercised (see conformance.coverage).
+    coverage: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    created_resources: int = 0
+
+
+@dataclass
+class RunResult:
+    """A whole conformance run."""
+
+    tool_version: str
+    schemathesis_version: str
+    seed: int | None
+    started_at: str
+    finished_at: str | None = None
+    interrupted: bool = False
+    budget_exhausted: bool = False
+    warnings: list[str] = field(default_factory=list)
+    vendors: list[VendorRun] = field(default_factory=list)
+    results: list[CheckResult] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def failed(self) -> bool:
+        return any(r.outcome in FAILING_OUTCOMES for r in self.results)
+
+    def results_for(self, vendor: str) -> list[CheckResult]:
+        return [r for r in self.results if r.vendor == vendor]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        vendors = [VendorRun(**v) for v in data.get("vendors", [])]
+        results = []
+        for r in data.get("results", []):
+            failures = []
+            for f in r.get("failures", []):
+                exchange = Exchange(**f["exchange"]) if f.get("exchange") else None
+                failures.append(Failure(**{**f, "exchange": exchange}))
+            results.append(CheckResult(**{**r, "failures": failures}))
+        rest = {k: v for k, v in data.items() if k not in ("vendors", "results")}
+        return cls(**rest, vendors=vendors, results=results)

@@ -1,0 +1,147 @@
+"""Vendor profiles: a vendor is a spec file plus one TOML profile, never Python."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from conformance.errors import UsageError
+
+FIXTURES_DIR = Path(os.environ.get("CONFORMANCE_FIXTURES", Path(__file__).resolve().parent.parent / "fixtures"))
+PROFILE_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "profile.schema.json"
+FALLBACK_TOKEN_ENV = "CONFORMANCE_TOKEN"
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How a vendor's token is sent."""
+
+    security_scheme: str
+    header: str
+    value: str
+    token_env: str
+
+    def header_value(self, token: str) -> str:
+        return self.value.replace("{token}", token)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A known, accepted deviation of a vendor: strict, so a fix is noticed."""
+
+    operation: str
+    check: str
+    reason: str
+    title: str = ""
+    link: str | None = None
+    expires: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A vendor profile, loaded from `fixtures/profiles/<key>.toml`."""
+
+    key: str
+    display_name: str
+    spec_path: Path
+    auth: Auth
+    base_url: str | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+    echo: dict[str, str] = field(default_factory=dict)
+    id_fields: tuple[str, ...] = ()
+    timestamp_fields: tuple[str, ...] = ()
+    known_deviations: tuple[Deviation, ...] = ()
+    mock: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return load_spec(self.spec_path)
+
+    def token(self, environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
+        """The token from the vendor's own variable, else from CONFORMANCE_TOKEN."""
+        env = os.environ if environ is None else environ
+        return env.get(self.auth.token_env) or env.get(FALLBACK_TOKEN_ENV) or None
+
+
+@cache
+def _profile_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(PROFILE_SCHEMA_PATH.read_text())
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+@cache
+def load_spec(path: Path) -> dict[str, Any]:
+    """Parse an OpenAPI document (YAML or JSON)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"spec file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"spec file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"spec file {path} does not hold an OpenAPI document")
+    return data
+
+
+def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
+    """Load and validate one profile file; the file's stem is the vendor key."""
+    base = fixtures_dir or path.resolve().parent.parent
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"profile file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"profile {path} is not valid TOML: {exc}") from None
+    errors = sorted(_profile_validator().iter_errors(raw), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path) or "(top level)"
+        raise UsageError(f"profile {path} is invalid at {where}: {first.message}")
+    fields = raw.get("fields", {})
+    return Profile(
+        key=path.stem,
+        display_name=raw["display_name"],
+        spec_path=(base / raw["spec"]).resolve(),
+        auth=Auth(**raw["auth"]),
+        base_url=raw.get("base_url"),
+        path_params=dict(raw.get("path_params", {})),
+        echo=dict(raw.get("echo", {})),
+        id_fields=tuple(fields.get("ids", ())),
+        timestamp_fields=tuple(fields.get("timestamps", ())),
+        known_deviations=tuple(Deviation(**d) for d in raw.get("known_deviations", ())),
+        mock=dict(raw.get("mock", {})),
+        source=path,
+    )
+
+
+def profile_paths(fixtures_dir: Path = FIXTURES_DIR) -> list[Path]:
+    return sorted((fixtures_dir / "profiles").glob("*.toml"))
+
+
+def known_vendors(fixtures_dir: Path = FIXTURES_DIR) -> dict[str, Profile]:
+    """Every vendor that has a profile, by key, in a stable order."""
+    return {p.stem: load_profile(p, fixtures_dir) for p in profile_paths(fixtures_dir)}
+
+
+def select_vendors(names: list[str] | None, fixtures_dir: Path = FIXTURES_DIR) -> list[Profile]:
+    """The profiles named (all when `names` is empty), or a UsageError naming the unknown one."""
+    vendors = known_vendors(fixtures_dir)
+    if not names:
+        return list(vendors.values())
+    selected = []
+    for name in names:
+        if name not in vendors:
+            known = ", ".join(vendors) or "none"
+            raise UsageError(f"unknown vendor {name!r} (known: {known})")
+        if vendors[name] not in selected:
+            selected.append(vendors[name])
+    return selected
