@@ -1,0 +1,111 @@
+"""The `conformance` command: run, mock, report, diff, compare.
+
+`conformance run` is a thin wrapper over the same pytest run as `pytest` from the repository root.
+User mistakes end with one `conformance: error: ...` line and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from conformance import __version__
+from conformance.errors import UsageError
+
+SUITE_DIR = Path(__file__).resolve().parent.parent / "suite"
+USAGE_EXIT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conformance", description="Conformance tests for vendor 'create thread' APIs.")
+    parser.add_argument("--version", action="version", version=f"thread-conformance {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run the conformance suite (a wrapper over pytest; unknown options are passed to pytest)",
+        description="Run the conformance suite. Options are the pytest ones: --vendor, --target-url, --param, "
+        "--max-examples, --seed, --request-timeout, --report-dir, --baseline, --max-requests, --rate-limit, ...",
+    )
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="options passed to pytest")
+
+    mock = sub.add_parser("mock", help="serve the reference mock(s) on 127.0.0.1")
+    mock.add_argument("--vendor", action="append", default=[], help="serve one vendor at the root (default: all, under /<vendor>)")
+    mock.add_argument("--port", type=int, default=8000)
+    mock.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    mock.add_argument("--mutant", default=None, help="serve a deliberately broken variant (see `conformance mutants`)")
+
+    sub.add_parser("mutants", help="list the defect zoo's mutants")
+
+    report = sub.add_parser("report", help="regenerate a report from conformance.json")
+    report.add_argument("json_path", metavar="CONFORMANCE_JSON")
+    report.add_argument("--format", default="html", choices=["html", "junit", "markdown", "json", "badge"])
+    report.add_argument("--output", default=None, help="file to write (default: stdout)")
+
+    diff = sub.add_parser("diff", help="breaking changes between two versions of a spec")
+    diff.add_argument("old_spec")
+    diff.add_argument("new_spec")
+    diff.add_argument("--format", default="text", choices=["text", "json", "markdown"])
+
+    compare = sub.add_parser("compare", help="regressions between two conformance.json reports")
+    compare.add_argument("old_report")
+    compare.add_argument("new_report")
+    compare.add_argument("--format", default="text", choices=["text", "json", "markdown"])
+    return parser
+
+
+def _run(pytest_args: list[str]) -> int:
+    import pytest
+
+    args = [a for a in pytest_args if a != "--"]
+    return int(pytest.main([str(SUITE_DIR), "-p", "conformance.plugin", *args]))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args.pytest_args)
+        if args.command == "mock":
+            from conformance.mockcli import run_mock
+            from conformance.plugin import MOCK_TOKEN
+            from conformance.vendors import select_vendors
+
+            tokens = sorted({p.token() or MOCK_TOKEN for p in select_vendors(args.vendor)})
+            return run_mock(args.vendor or None, args.host, args.port, args.mutant, tokens)
+        if args.command == "mutants":
+            from conformance.mutants import MUTANTS
+
+            for mutant in MUTANTS.values():
+                print(f"{mutant.name:32} {','.join(mutant.vendors):28} {mutant.description}")
+            return 0
+        if args.command == "report":
+            from conformance.reportcli import run_report
+
+            return run_report(args.json_path, args.format, args.output)
+        if args.command == "diff":
+            from conformance.diff import run_diff
+
+            text, code = run_diff(args.old_spec, args.new_spec, args.format)
+            print(text)
+            return code
+        if args.command == "compare":
+            from conformance.compare import run_compare
+
+            text, code = run_compare(args.old_report, args.new_report, args.format)
+            print(text)
+            return code
+    except UsageError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return USAGE_EXIT
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return USAGE_EXIT  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,433 @@
+"""Runs the conformance suite for one vendor: generation by Schemathesis, sending by our transport.
+
+For each operation the engine builds Schemathesis's own Hypothesis test (examples, coverage and
+fuzzing phases; positive and negative), with a test function that sends the case through the
+`HttpxTransport` and runs every check on the response. The test function never raises for a
+failed check: every check runs on every case and every phase runs to the end, and the engine
+records per check how many cases it judged and each distinct failure (the smallest case seen).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unittest
+import shlex
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import hypothesis
+import schemathesis
+from schemathesis.checks import CheckContext, run_checks
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import Failure as StFailure
+from schemathesis.core.transport import Response as StResponse
+from schemathesis.generation import derive_operation_seed
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, HypothesisTestMode, create_test
+from schemathesis.generation.overrides import Override
+
+from conformance import checks as our_checks
+from conformance.redact import redact, redact_headers, redact_value
+from conformance.results import CheckResult, Exchange, Failure, VendorRun
+from conformance.transport import (
+    BrokenResponse,
+    BudgetExhausted,
+    HttpxTransport,
+    RequestTimedOut,
+    TargetUnreachable,
+    request_from_kwargs,
+    route_schema_through,
+)
+from conformance.vendors import Profile
+
+BUILTIN_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+    "missing_required_header",
+    "ignored_auth",
+)
+# Failures of the target that are not a check's verdict on a response, but of the exchange itself.
+TRANSPORT_CHECKS = ("request_timeout", "broken_response")
+ALL_CHECKS = BUILTIN_CHECKS + our_checks.OUR_CHECKS + TRANSPORT_CHECKS
+# A request sent on purpose without valid credentials may be refused with these, documented or not.
+CREDENTIAL_REFUSALS = frozenset({401, 403})
+AUTH_AWARE_CHECKS = frozenset({"status_code_conformance", "positive_data_acceptance"})
+MAX_BODY_IN_REPORT = 4000
+PROBES_PER_OPERATION = 3
+
+
+@dataclass
+class RunOptions:
+    """Per-run choices, from the command line or ini."""
+
+    seed: int
+    max_examples: int = 100
+    params: dict[str, str] = field(default_factory=dict)
+    checks: tuple[str, ...] = ALL_CHECKS
+
+
+@dataclass
+class _CheckTally:
+    cases: int = 0
+    failures: dict[str, tuple[int, Failure]] = field(default_factory=dict)  # title -> (size, failure)
+
+
+class RunStopped(Exception):
+    """The run cannot go on (budget spent, target unreachable)."""
+
+
+@dataclass
+class OperationOutcome:
+    """Everything one operation's run produced."""
+
+    label: str
+    tallies: dict[str, _CheckTally]
+    cases: int
+    stopped: str | None = None  # why the run stopped early
+
+    def results(self, vendor: str, checks: tuple[str, ...]) -> list[CheckResult]:
+        out = []
+        for name in checks:
+            tally = self.tallies.get(name, _CheckTally())
+            failures = [f for _, f in sorted(tally.failures.values(), key=lambda item: item[1].title)]
+            if failures:
+                outcome = "failed"
+            elif tally.cases:
+                outcome = "passed"
+            elif self.stopped:
+                outcome = "not_reached"
+            else:
+                outcome = "not_applicable"
+            out.append(
+                CheckResult(
+                    vendor=vendor,
+                    operation=self.label,
+                    check=name,
+                    outcome=outcome,  # type: ignore[arg-type]
+                    cases=tally.cases,
+                    failures=failures,
+                    note=self.stopped if outcome == "not_reached" else None,
+                )
+            )
+        return out
+
+
+class VendorRunner:
+    """Runs every operation of one vendor's spec against one base URL."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        base_url: str,
+        token: str | None,
+        transport: HttpxTransport,
+        options: RunOptions,
+    ) -> None:
+        self.profile = profile
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.transport = transport
+        self.options = options
+        self.schema = self._load_schema()
+        self.context = our_checks.VendorContext(profile=profile)
+        our_checks.attach(self.schema, self.context)
+        route_schema_through(self.schema, transport, self.base_url)
+
+    def _auth_config(self) -> dict[str, Any]:
+        if not self.token:
+            return {}
+        scheme = self.profile.spec.get("components", {}).get("securitySchemes", {}).get(self.profile.auth.security_scheme)
+        if not isinstance(scheme, dict):
+            return {}
+        if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+            entry = {"bearer": self.token}
+        else:
+            entry = {"api_key": self.profile.auth.header_value(self.token)}
+        return {"openapi": {self.profile.auth.security_scheme: entry}}
+
+    def _load_schema(self) -> Any:
+        enabled = set(self.options.checks)
+        checks_config: dict[str, Any] = {
+            name: {"enabled": name in enabled}
+            for name in BUILTIN_CHECKS
+        }
+        # A positive case sent with valid credentials must succeed: a 401/403/404/5xx to it is a failure.
+        checks_config["positive_data_acceptance"]["expected-statuses"] = ["2xx"]
+        for name in ("use_after_free", "ensure_resource_availability", "object_level_authorization",
+                     "unsupported_method", "allow_header_conformance"):
+            checks_config[name] = {"enabled": False}
+        raw = {
+            "seed": self.options.seed,
+            "generation": {"mode": "all", "max-examples": self.options.max_examples, "database": "none"},
+            "checks": checks_config,
+            "auth": self._auth_config(),
+            "suppress-health-check": ["all"],
+        }
+        config = SchemathesisConfig.from_dict(raw)
+        schema = schemathesis.openapi.from_dict(self.profile.spec, config=config)
+        schema.config.update(base_url=self.base_url)
+        return schema
+
+    @property
+    def pinned(self) -> dict[str, str]:
+        return {**self.profile.path_params, **self.options.params}
+
+    def operations(self) -> list[Any]:
+        return [result.ok() for result in self.schema.get_all_operations()]
+
+    def authenticated(self, headers: dict[str, str]) -> bool:
+        """Whether a request carried the run's valid credentials."""
+        if not self.token:
+            return False
+        expected = self.profile.auth.header_value(self.token)
+        sent = {k.lower(): v for k, v in headers.items()}.get(self.profile.auth.header.lower())
+        return sent == expected
+
+    def run_operation(self, operation: Any) -> OperationOutcome:
+        label = operation.label
+        tallies: dict[str, _CheckTally] = {name: _CheckTally() for name in self.options.checks}
+        state: dict[str, Any] = {"cases": 0, "stopped": None, "error": None}
+        contexts: dict[str | None, CheckContext] = {}
+
+        def context(phase: Any) -> CheckContext:
+            key = phase.value if phase is not None else None
+            if key not in contexts:
+                contexts[key] = CheckContext(
+                    override=None,
+                    auth=None,
+                    headers=None,
+                    config=self.schema.config.checks_config_for(operation=operation, phase=key),
+                    transport_kwargs={"base_url": self.base_url},
+                    response_checks=None,
+                    phase=phase,
+                    auth_enforced_operations=set(),
+                )
+            return contexts[key]
+
+        def test(case: Any) -> None:
+            if state["stopped"]:
+                return
+            try:
+                self._exercise(case, tallies, context, state)
+            except (BudgetExhausted, TargetUnreachable) as exc:
+                state["stopped"] = str(exc)
+                state["error"] = exc
+
+        for mode in (HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING):
+            if state["stopped"]:
+                break
+            try:
+                self._hypothesis_test(operation, test, mode)()
+            except unittest.SkipTest:
+                pass  # this phase has no case for this operation (e.g. the spec has no examples)
+        if not state["stopped"]:
+            self._probe_unknown_resources(operation, tallies, context, state)
+        if isinstance(state["error"], TargetUnreachable):
+            raise state["error"]
+        return OperationOutcome(label=label, tallies=tallies, cases=state["cases"], stopped=state["stopped"])
+
+    def _hypothesis_test(self, operation: Any, test: Callable[[Any], None], mode: HypothesisTestMode) -> Any:
+        config = self.schema.config
+        phase = "fuzzing" if mode is HypothesisTestMode.FUZZING else None
+        settings = config.get_hypothesis_settings(operation=operation, phase=phase, apply_ci_profile=False)
+        settings = hypothesis.settings(settings, deadline=None, print_blob=False, phases=[
+            p for p in settings.phases if p not in (hypothesis.Phase.shrink, hypothesis.Phase.reuse, hypothesis.Phase.explain)
+        ])
+
+        def wrapped(case: Any) -> None:
+            test(case)
+
+        return create_test(
+            operation=operation,
+            test_func=wrapped,
+            config=HypothesisTestConfig(
+                project=config,
+                modes=[mode],
+                settings=settings,
+                apply_ci_profile=False,
+                seed=derive_operation_seed(self.options.seed, operation.label),
+                override=Override(path_parameters=self._pins_for(operation)),
+                feedback=FeedbackSources(),
+            ),
+        )
+
+    def _pins_for(self, operation: Any) -> dict[str, str]:
+        names = {p.name for p in operation.path_parameters}
+        return {k: v for k, v in self.pinned.items() if k in names}
+
+    def _probe_unknown_resources(self, operation: Any, tallies: dict[str, _CheckTally], context: Any, state: dict[str, Any]) -> None:
+        """Send a few valid requests to a path resource that cannot exist, checked by `unknown_resource`."""
+        if "unknown_resource" not in tallies:
+            return
+        pins = self._pins_for(operation)
+        if not pins:
+            return
+        strategy = operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE)
+        seed = derive_operation_seed(self.options.seed, operation.label + "::unknown_resource")
+        for index in range(PROBES_PER_OPERATION):
+            case = _draw(strategy, seed + index)
+            missing = {}
+            for name in pins:
+                token = hashlib.sha256(f"{seed}:{index}:{name}".encode()).hexdigest()[:24]
+                missing[name] = f"conformance-missing-{token}"
+            case.path_parameters = {**(case.path_parameters or {}), **missing}
+            case._conformance_missing_resource = ", ".join(f"{k}={v!r}" for k, v in missing.items())
+            try:
+                self._exercise(case, tallies, context, state, only=("unknown_resource", "not_a_server_error"))
+            except (BudgetExhausted, TargetUnreachable) as exc:
+                state["stopped"] = str(exc)
+                state["error"] = exc
+                return
+
+    def _exercise(
+        self,
+        case: Any,
+        tallies: dict[str, _CheckTally],
+        context: Callable[[Any], CheckContext],
+        state: dict[str, Any],
+        only: tuple[str, ...] | None = None,
+    ) -> None:
+        """Send one case and run every enabled check on its response."""
+        kwargs = case.as_transport_kwargs(base_url=self.base_url)
+        method, url, headers, params, content = request_from_kwargs(kwargs)
+        state["cases"] += 1
+        exchange = Exchange(
+            method=method,
+            url=redact(_full_url(url, params)),
+            headers=redact_headers(headers),
+            body=redact_value(case.body) if content is not None and not _not_set(case.body) else None,
+        )
+        curl = redact(_curl(method, _full_url(url, params), redact_headers(headers), content))
+        phase = case.meta.phase.name.value if case.meta is not None else "probe"
+        mode = case.meta.generation.mode.value if case.meta is not None else "positive"
+        size = len(content or b"") + len(url)
+        try:
+            response = self.transport.request(method, url, headers=headers, params=params, content=content)
+        except RequestTimedOut as exc:
+            self._record(tallies, "request_timeout", str(exc), "Request timed out", exchange, curl, phase, mode, size)
+            return
+        except BrokenResponse as exc:
+            self._record(tallies, "broken_response", str(exc), "Broken response", exchange, curl, phase, mode, size)
+            return
+        for name in TRANSPORT_CHECKS:
+            if name in tallies:
+                tallies[name].cases += 1
+        exchange.status = response.status_code
+        exchange.response_headers = redact_headers(dict(response.headers))
+        text = response.content[:MAX_BODY_IN_REPORT].decode("utf-8", "replace")
+        exchange.response_body = redact(text + ("..." if len(response.content) > MAX_BODY_IN_REPORT else ""))
+        exchange.elapsed = round(response.elapsed.total_seconds(), 4)
+        st_response = StResponse.from_httpx(response, verify=True)
+        ctx = context(case.meta.phase.name if case.meta is not None else None)
+        authenticated = self.authenticated(headers)
+        enabled = [c for c in ctx.internals.checks if c.__name__ in tallies and (only is None or c.__name__ in only)]
+
+        def on_failure(name: str, collected: set[StFailure], failure: StFailure) -> None:
+            collected.add(failure)
+            if name in AUTH_AWARE_CHECKS and response.status_code in CREDENTIAL_REFUSALS and not authenticated:
+                # Deliberately sent without valid credentials: a 401/403 is the right answer, documented or not.
+                tallies[name].cases += 1
+                return
+            self._record(tallies, name, failure.message, failure.title, exchange, curl, phase, mode, size)
+
+        def on_success(name: str, _case: Any) -> None:
+            tallies[name].cases += 1
+
+        for check in enabled:
+            try:
+                run_checks(case=case, response=st_response, ctx=ctx, checks=[check], on_failure=on_failure, on_success=on_success)
+            except (BudgetExhausted, TargetUnreachable):
+                raise
+            except Exception as exc:  # a check that crashes is reported, not allowed to stop the run
+                title = f"Check raised {type(exc).__name__}"
+                self._record(tallies, check.__name__, redact(str(exc)), title, exchange, curl, phase, mode, size)
+
+    @staticmethod
+    def _record(
+        tallies: dict[str, _CheckTally],
+        check: str,
+        message: str,
+        title: str,
+        exchange: Exchange,
+        curl: str,
+        phase: str,
+        mode: str,
+        size: int,
+    ) -> None:
+        tally = tallies.setdefault(check, _CheckTally())
+        tally.cases += 1
+        title = redact(title)
+        known = tally.failures.get(title)
+        if known is not None and known[0] <= size:
+            return  # keep the smallest case that shows this failure
+        failure = Failure(
+            check=check,
+            title=title,
+            message=redact(message),
+            exchange=exchange,
+            curl=curl,
+            phase=phase,
+            generation_mode=mode,
+        )
+        tally.failures[title] = (size, failure)
+
+    def vendor_run(self) -> VendorRun:
+        info = self.profile.spec.get("info", {})
+        return VendorRun(
+            vendor=self.profile.key,
+            display_name=self.profile.display_name,
+            spec_title=str(info.get("title", "")),
+            spec_version=str(info.get("version", "")),
+            target_url=redact(self.base_url),
+        )
+
+
+def _draw(strategy: Any, seed: int) -> Any:
+    """One deterministic draw from a strategy."""
+    found: list[Any] = []
+
+    @hypothesis.settings(max_examples=1, database=None, deadline=None, phases=[hypothesis.Phase.generate],
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.seed(seed)
+    @hypothesis.given(strategy)
+    def pick(value: Any) -> None:
+        if not found:
+            found.append(value)
+
+    pick()
+    return found[0]
+
+
+def _not_set(value: Any) -> bool:
+    return type(value).__name__ == "NotSet"
+
+
+def _full_url(url: str, params: Any) -> str:
+    if not params:
+        return url
+    import httpx
+
+    return str(httpx.URL(url, params=params))
+
+
+def _curl(method: str, url: str, headers: dict[str, str], content: bytes | None) -> str:
+    # Built from the request httpx actually sent (after redaction), not from Schemathesis's
+    # requests-based view of the case, so the reproduction matches the wire.
+    parts = ["curl", "-X", method, shlex.quote(url)]
+    for name, value in headers.items():
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if content is not None:
+        parts += ["--data-binary", shlex.quote(content.decode("utf-8", "replace"))]
+    return " ".join(parts)
+
+
+@contextmanager
+def vendor_runner(*args: Any, **kwargs: Any) -> Iterator[VendorRunner]:
+    yield VendorRunner(*args, **kwargs)

@@ -1,0 +1,67 @@
+"""Redaction of secrets by value as well as by header name.
+
+Schemathesis redacts by header or key name only; a server that echoes the token inside a JSON body
+or an error message would leak it. Every token the run was given is registered here, and every
+string that reaches a report, a log line or the terminal goes through `redact`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "[REDACTED]"
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "apikey", "cookie", "set-cookie", "proxy-authorization", "x-auth-token"}
+)
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret, and the forms it takes on the wire, so that `redact` removes it."""
+    if not value:
+        return
+    forms = {value, json.dumps(value)[1:-1]}  # as sent, and as it appears inside a JSON string
+    with _lock:
+        _secrets.update(f for f in forms if len(f) >= 4)  # a 1-3 char "secret" would redact half the report
+
+
+def secrets() -> frozenset[str]:
+    with _lock:
+        return frozenset(_secrets)
+
+
+def clear_secrets() -> None:
+    with _lock:
+        _secrets.clear()
+
+
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """Replace every registered secret (longest first) in `text`."""
+    values = sorted({*secrets(), *(e for e in extra if e)}, key=len, reverse=True)
+    for value in values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers with sensitive names blanked and any secret value removed from the rest."""
+    return {
+        name: REDACTED if name.lower() in SENSITIVE_HEADERS else redact(str(value)) for name, value in headers.items()
+    }
+
+
+def redact_value(value: Any) -> Any:
+    """A JSON-like value with every secret removed from its strings, keys included."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_value(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_value(v) for k, v in value.items()}
+    return value

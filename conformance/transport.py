@@ -1,0 +1,289 @@
+"""The one transport seam: every request of a run goes through one httpx client.
+
+Cases are serialised by Schemathesis (`case.as_transport_kwargs()`), sent here with httpx, and the
+`httpx.Response` is handed to the checks. Schemathesis's own probes (e.g. `ignored_auth` re-sending
+without credentials) normally go through `requests`; `route_schema_through` points the schema's
+transport here too, so budgets, rate limits, timeouts and redaction hold for every request, and
+respx can stand in for a server in self-tests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from schemathesis.core.transport import Response as StResponse
+from schemathesis.transport.requests import RequestsTransport
+
+from conformance.errors import UsageError
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+CAP_HEADER = "x-conformance-body-capped"
+
+
+class BudgetExhausted(Exception):
+    """The run's --max-requests budget is spent; nothing more may be sent."""
+
+
+class TargetUnreachable(UsageError):
+    """The target cannot be reached at all (refused, unresolvable, TLS failure)."""
+
+
+class RequestTimedOut(Exception):
+    """One request did not complete within --request-timeout."""
+
+    def __init__(self, method: str, url: str, timeout: float) -> None:
+        super().__init__(f"{method} {url} did not complete within {timeout:g} s")
+        self.method, self.url, self.timeout = method, url, timeout
+
+
+class BrokenResponse(Exception):
+    """The target sent something that is not a complete HTTP response (reset mid-body, bad length)."""
+
+
+@dataclass
+class RateLimit:
+    """Requests per period, spaced evenly (e.g. '10/s', '100/m')."""
+
+    count: int
+    period: float
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+        try:
+            count_text, unit = text.strip().split("/")
+            count = int(count_text)
+            period = units[unit.strip().lower()]
+        except (ValueError, KeyError):
+            raise UsageError(f"invalid --rate-limit {text!r}: use N/s, N/m or N/h, e.g. 10/s") from None
+        if count <= 0:
+            raise UsageError(f"invalid --rate-limit {text!r}: the count must be positive")
+        return cls(count, period)
+
+    @property
+    def interval(self) -> float:
+        return self.period / self.count
+
+
+@dataclass
+class TransportStats:
+    """What the transport did during the run."""
+
+    requests: int = 0
+    timeouts: int = 0
+    capped_bodies: int = 0
+    retried_429: int = 0
+    budget_exhausted: bool = False
+
+
+@dataclass
+class HttpxTransport:
+    """Sends requests with one pooled httpx client, honouring timeout, budget, rate limit and body cap."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    verify: bool | str = True
+    max_requests: int | None = None
+    rate_limit: RateLimit | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    max_429_retries: int = 3
+    client: httpx.Client | None = None
+    stats: TransportStats = field(default_factory=TransportStats)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_slot: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.client is None:
+            # trust_env: proxies (HTTP(S)_PROXY, NO_PROXY) and SSL_CERT_FILE from the standard variables.
+            self.client = httpx.Client(timeout=self.timeout, verify=self.verify, trust_env=True)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    def _acquire(self) -> None:
+        with self._lock:
+            if self.max_requests is not None and self.stats.requests >= self.max_requests:
+                self.stats.budget_exhausted = True
+                raise BudgetExhausted(f"the request budget of {self.max_requests} is spent")
+            self.stats.requests += 1
+            wait = 0.0
+            if self.rate_limit is not None:
+                now = time.monotonic()
+                slot = max(now, self._next_slot)
+                self._next_slot = slot + self.rate_limit.interval
+                wait = slot - now
+        if wait > 0:
+            time.sleep(wait)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: Any = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """Send one request; 429 with Retry-After is waited out and retried up to a bound."""
+        for attempt in range(self.max_429_retries + 1):
+            response = self._send_once(method, url, headers=headers, params=params, content=content)
+            if response.status_code != 429 or attempt == self.max_429_retries:
+                return response
+            delay = _retry_after(response.headers.get("retry-after"))
+            if delay is None:
+                return response
+            self.stats.retried_429 += 1
+            time.sleep(min(delay, 60.0))
+        return response  # pragma: no cover - the loop always returns
+
+    def _send_once(
+        self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
+    ) -> httpx.Response:
+        assert self.client is not None
+        self._acquire()
+        request = self.client.build_request(method, url, headers=headers, params=params, content=content)
+        started = time.monotonic()
+        deadline = started + self.timeout
+        try:
+            response = self.client.send(request, stream=True)
+        except httpx.TimeoutException:
+            self.stats.timeouts += 1
+            raise RequestTimedOut(method, str(request.url), self.timeout) from None
+        except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
+            raise TargetUnreachable(f"cannot reach {_origin(request.url)}: {_cause(exc)}") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise BrokenResponse(f"{method} {request.url}: {_cause(exc)}") from None
+        capped = False
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in _raw_chunks(response):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    capped = True
+                    break
+                if time.monotonic() > deadline:
+                    self.stats.timeouts += 1
+                    raise RequestTimedOut(method, str(request.url), self.timeout)
+        except httpx.TimeoutException:
+            self.stats.timeouts += 1
+            raise RequestTimedOut(method, str(request.url), self.timeout) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise BrokenResponse(f"{method} {request.url}: response broken mid-body: {_cause(exc)}") from None
+        finally:
+            response.close()
+        raw = b"".join(chunks)[: self.max_body_bytes]
+        headers_out = httpx.Headers(response.headers)
+        # The body is re-wrapped decoded and complete (or capped), so encoding/length headers no longer apply.
+        for name in ("content-encoding", "content-length", "transfer-encoding"):
+            headers_out.pop(name, None)
+        if capped:
+            self.stats.capped_bodies += 1
+            headers_out[CAP_HEADER] = str(self.max_body_bytes)
+        decoded = _decode(raw, response.headers.get("content-encoding"))
+        result = httpx.Response(
+            response.status_code, headers=headers_out, content=decoded, request=request, extensions=response.extensions
+        )
+        result.elapsed = timedelta(seconds=time.monotonic() - started)
+        return result
+
+
+def _raw_chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body as it arrives; in-memory responses (respx, MockTransport) are already read."""
+    try:
+        yield from response.iter_raw()
+    except httpx.StreamConsumed:
+        yield response.content
+
+
+def _decode(raw: bytes, encoding: str | None) -> bytes:
+    if not encoding or encoding == "identity":
+        return raw
+    decoder = httpx._decoders.SUPPORTED_DECODERS.get(encoding.strip().lower())
+    if decoder is None:
+        return raw
+    try:
+        return decoder().decode(raw) + decoder().flush()
+    except httpx.DecodingError:
+        return raw
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.netloc.decode()}"
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def encode_json_body(value: Any) -> bytes:
+    """JSON text as we send it: ASCII-escaped, so lone surrogates and astral characters survive the wire."""
+    try:
+        return json.dumps(value, ensure_ascii=True, allow_nan=False).encode()
+    except ValueError:
+        # A negative case may carry NaN/Infinity on purpose; send what Python would.
+        return json.dumps(value, ensure_ascii=True).encode()
+
+
+def request_from_kwargs(kwargs: dict[str, Any]) -> tuple[str, str, dict[str, str], Any, bytes | None]:
+    """Map Schemathesis's requests-style transport kwargs onto an httpx request."""
+    headers = {str(k): str(v) for k, v in (kwargs.get("headers") or {}).items()}
+    content: bytes | None = None
+    if "json" in kwargs:
+        content = encode_json_body(kwargs["json"])
+        headers.setdefault("Content-Type", "application/json")
+    elif kwargs.get("data") is not None:
+        data = kwargs["data"]
+        content = data if isinstance(data, bytes) else str(data).encode()
+    cookies = kwargs.get("cookies")
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    return kwargs["method"], kwargs["url"], headers, kwargs.get("params"), content
+
+
+class _SchemathesisAdapter(RequestsTransport):
+    """Schemathesis transport whose `send` goes through our HttpxTransport (used by its probes)."""
+
+    def __init__(self, transport: HttpxTransport, base_url: str) -> None:
+        super().__init__()
+        from schemathesis.transport.requests import REQUESTS_TRANSPORT
+
+        self._copy_serializers_from(REQUESTS_TRANSPORT)
+        self._ours = transport
+        self._base_url = base_url
+
+    def send(self, case: Any, *, session: Any = None, **kwargs: Any) -> StResponse:
+        base_url = kwargs.pop("base_url", None) or self._base_url
+        data = self.serialize_case(case, base_url=base_url, headers=kwargs.get("headers"))
+        method, url, headers, params, content = request_from_kwargs(data)
+        response = self._ours.request(method, url, headers=headers, params=params, content=content)
+        return StResponse.from_httpx(response, verify=True)
+
+
+def route_schema_through(schema: Any, transport: HttpxTransport, base_url: str) -> None:
+    """Make every request Schemathesis sends for `schema` (cases and probes) go through `transport`."""
+    adapter = _SchemathesisAdapter(transport, base_url)
+    base = type(schema)
+    # The schema's `transport` is a read-only property chosen from its `app`; a subclass that answers
+    # with our adapter is the narrowest way to replace it without patching Schemathesis globally.
+    routed = type(f"Routed{base.__name__}", (base,), {"transport": property(lambda self: adapter)})
+    schema.__class__ = routed
