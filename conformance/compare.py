@@ -1,0 +1,322 @@
+"""`conformance compare OLD_REPORT NEW_REPORT`: one run against another, e.g. a vendor's builds.
+
+Both reports are `conformance.json` files. Checks are keyed by `vendor::operation::check`, and
+each key present in both runs falls in exactly one category, by its (old -> new) outcome:
+
+* regression: passed, accepted or not_applicable -> failed or stale (a failing outcome now where
+  the old run judged the check and it did not fail). The only category that exits 1.
+* fix: failed -> passed.
+* unchanged failure: failing (failed or stale) -> failing, with the same set of failure titles.
+* changed failure: failing -> failing, with a different set of failure titles (not a regression).
+* other change: any other outcome change, e.g. not_reached -> failed (the old run never judged
+  the check, so it cannot have regressed), failed -> accepted (baselined), stale -> passed.
+* unchanged: the same non-failing outcome; counted, not listed.
+
+Keys present in one run only are "appeared" (new only) or "disappeared" (old only), whatever their
+outcome; a new check that fails is not a regression. Operations (vendor::operation) present in one
+run only are listed as well. Outcomes are compared as recorded, i.e. after each run's baseline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from conformance.errors import UsageError
+from conformance.results import FAILING_OUTCOMES, SCHEMA_VERSION, CheckResult, Outcome, RunResult
+
+Format = Literal["text", "markdown", "json"]
+FORMATS: tuple[str, ...] = get_args(Format)
+REGRESSION_FROM: frozenset[str] = frozenset({"passed", "accepted", "not_applicable"})
+# Category name -> heading, in the order every format lists them.
+CATEGORIES: dict[str, str] = {
+    "regressions": "Regressions",
+    "fixes": "Fixes",
+    "changed_failures": "Changed failures",
+    "unchanged_failures": "Unchanged failures",
+    "appeared": "Appeared",
+    "disappeared": "Disappeared",
+    "other_changes": "Other outcome changes",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One check as the two runs saw it; an outcome is None where the run did not have the check."""
+
+    key: str
+    vendor: str
+    operation: str
+    check: str
+    old_outcome: str | None
+    new_outcome: str | None
+    old_titles: tuple[str, ...] = ()  # distinct failure titles, sorted
+    new_titles: tuple[str, ...] = ()
+    note: str | None = None  # the note of the newest run that has the check (e.g. a stale baseline entry)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["old_titles"] = list(self.old_titles)
+        data["new_titles"] = list(self.new_titles)
+        return data
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What identifies one of the compared runs in a report."""
+
+    label: str
+    started_at: str
+    tool_version: str
+    interrupted: bool
+    budget_exhausted: bool
+
+
+@dataclass
+class Comparison:
+    """The difference between two runs, by category (see the module docstring)."""
+
+    old: RunInfo
+    new: RunInfo
+    regressions: list[Change] = field(default_factory=list)
+    fixes: list[Change] = field(default_factory=list)
+    changed_failures: list[Change] = field(default_factory=list)
+    unchanged_failures: list[Change] = field(default_factory=list)
+    appeared: list[Change] = field(default_factory=list)
+    disappeared: list[Change] = field(default_factory=list)
+    other_changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0  # checks with the same non-failing outcome in both runs
+    appeared_operations: list[str] = field(default_factory=list)  # vendor::operation
+    disappeared_operations: list[str] = field(default_factory=list)
+
+    @property
+    def regressed(self) -> bool:
+        return bool(self.regressions)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressed else 0
+
+    def category(self, name: str) -> list[Change]:
+        changes: list[Change] = getattr(self, name)
+        return changes
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"old": asdict(self.old), "new": asdict(self.new)}
+        data["summary"] = {name: len(self.category(name)) for name in CATEGORIES} | {"unchanged": self.unchanged}
+        for name in CATEGORIES:
+            data[name] = [c.to_dict() for c in self.category(name)]
+        data["appeared_operations"] = list(self.appeared_operations)
+        data["disappeared_operations"] = list(self.disappeared_operations)
+        data["regressed"] = self.regressed
+        return data
+
+
+def _titles(result: CheckResult | None) -> tuple[str, ...]:
+    return tuple(sorted({f.title for f in result.failures})) if result else ()
+
+
+def _index(run: RunResult, label: str) -> dict[str, CheckResult]:
+    index: dict[str, CheckResult] = {}
+    for result in run.results:
+        # Two results under one key would make the comparison guess which one counts.
+        if result.key in index:
+            raise UsageError(f"report {label} holds two results for {result.key}")
+        index[result.key] = result
+    return index
+
+
+def _info(run: RunResult, label: str) -> RunInfo:
+    return RunInfo(label, run.started_at, run.tool_version, run.interrupted, run.budget_exhausted)
+
+
+def _category(old: Outcome, new: Outcome, same_titles: bool) -> str | None:
+    """The category of a key present in both runs; None when unchanged and not failing."""
+    if new in FAILING_OUTCOMES:
+        if old in REGRESSION_FROM:
+            return "regressions"
+        if old in FAILING_OUTCOMES:
+            return "unchanged_failures" if same_titles else "changed_failures"
+        return "other_changes"  # not_reached -> failing: never judged before
+    if old == "failed" and new == "passed":
+        return "fixes"
+    return None if old == new else "other_changes"
+
+
+def compare_runs(old: RunResult, new: RunResult, *, old_label: str = "old", new_label: str = "new") -> Comparison:
+    """Compare two runs check by check; every list is sorted by key."""
+    old_index, new_index = _index(old, old_label), _index(new, new_label)
+    comparison = Comparison(old=_info(old, old_label), new=_info(new, new_label))
+    for key in sorted(old_index.keys() | new_index.keys()):
+        before, after = old_index.get(key), new_index.get(key)
+        some = after or before
+        assert some is not None  # the key came from one of the two indexes
+        change = Change(
+            key=key,
+            vendor=some.vendor,
+            operation=some.operation,
+            check=some.check,
+            old_outcome=before.outcome if before else None,
+            new_outcome=after.outcome if after else None,
+            old_titles=_titles(before),
+            new_titles=_titles(after),
+            note=some.note,
+        )
+        if before is None:
+            comparison.appeared.append(change)
+        elif after is None:
+            comparison.disappeared.append(change)
+        else:
+            name = _category(before.outcome, after.outcome, change.old_titles == change.new_titles)
+            if name is None:
+                comparison.unchanged += 1
+            else:
+                comparison.category(name).append(change)
+    old_ops = {f"{r.vendor}::{r.operation}" for r in old.results}
+    new_ops = {f"{r.vendor}::{r.operation}" for r in new.results}
+    comparison.appeared_operations = sorted(new_ops - old_ops)
+    comparison.disappeared_operations = sorted(old_ops - new_ops)
+    return comparison
+
+
+def _transition(change: Change, arrow: str = "->") -> str:
+    return f"{change.old_outcome or '(absent)'} {arrow} {change.new_outcome or '(absent)'}"
+
+
+def _title_lines(change: Change) -> list[tuple[str, str]]:
+    """(marker, title) pairs: '-' gone, '+' new, ' ' in both."""
+    old, new = set(change.old_titles), set(change.new_titles)
+    lines = [(" ", t) for t in sorted(old & new)]
+    lines += [("-", t) for t in sorted(old - new)]
+    lines += [("+", t) for t in sorted(new - old)]
+    return lines
+
+
+def _one_line(text: str) -> str:
+    """Server text made safe for one line of a terminal: whitespace collapsed, control characters escaped."""
+    text = " ".join(text.split())
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _summary(comparison: Comparison) -> str:
+    parts = [f"{heading.lower()}: {len(comparison.category(name))}" for name, heading in CATEGORIES.items()]
+    parts.append(f"unchanged: {comparison.unchanged}")
+    return ", ".join(parts)
+
+
+def _run_warnings(comparison: Comparison) -> list[str]:
+    warnings = []
+    for side, info in (("old", comparison.old), ("new", comparison.new)):
+        if info.interrupted or info.budget_exhausted:
+            why = "interrupted" if info.interrupted else "stopped by its budget"
+            warnings.append(f"the {side} run ({info.label}) was {why}: some checks were not reached")
+    return warnings
+
+
+def _render_text(comparison: Comparison) -> str:
+    out = [f"conformance compare: {_one_line(comparison.old.label)} -> {_one_line(comparison.new.label)}"]
+    out += [f"warning: {_one_line(w)}" for w in _run_warnings(comparison)]
+    out.append("Failure titles: '+' only in the new run, '-' only in the old run, indented: in both.")
+    for name, heading in CATEGORIES.items():
+        changes = comparison.category(name)
+        if not changes:
+            continue
+        out.append(f"\n{heading} ({len(changes)}):")
+        for change in changes:
+            out.append(f"  {change.key}: {_transition(change)}")
+            out += [f"    {mark} {_one_line(title)}" for mark, title in _title_lines(change)]
+            if change.note:
+                out.append(f"    note: {_one_line(change.note)}")
+    for label, ops in (
+        ("Appeared operations", comparison.appeared_operations),
+        ("Disappeared operations", comparison.disappeared_operations),
+    ):
+        if ops:
+            out.append(f"\n{label} ({len(ops)}):")
+            out += [f"  {op}" for op in ops]
+    out.append(f"\nSummary: {_summary(comparison)}.")
+    out.append("Result: REGRESSED" if comparison.regressed else "Result: no regression")
+    return "\n".join(out)
+
+
+def _md(text: str) -> str:
+    """Text safe inside a markdown table cell: one line, no table or HTML syntax."""
+    text = _one_line(text)
+    for char in "\\|`*_[]":
+        text = text.replace(char, "\\" + char)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _render_markdown(comparison: Comparison) -> str:
+    out = [f"# Conformance comparison: {_md(comparison.old.label)} → {_md(comparison.new.label)}", ""]
+    out += [f"> **Warning:** {_md(w)}" for w in _run_warnings(comparison)]
+    verdict = "**Regressed.**" if comparison.regressed else "**No regression.**"
+    out += [f"{verdict} {_md(_summary(comparison))}.", ""]
+    out += ["Failures: `+` only in the new run, `-` only in the old run, unmarked: in both.", ""]
+    for name, heading in CATEGORIES.items():
+        changes = comparison.category(name)
+        if not changes:
+            continue
+        out += [f"## {heading} ({len(changes)})", "", "| Check | Outcome | Failures | Note |", "|---|---|---|---|"]
+        for change in changes:
+            titles = "<br>".join(f"{'' if mark == ' ' else mark + ' '}{_md(t)}" for mark, t in _title_lines(change))
+            out.append(f"| {_md(change.key)} | {_md(_transition(change, '→'))} | {titles} | {_md(change.note or '')} |")
+        out.append("")
+    for label, ops in (
+        ("Appeared operations", comparison.appeared_operations),
+        ("Disappeared operations", comparison.disappeared_operations),
+    ):
+        if ops:
+            out += [f"## {label} ({len(ops)})", ""] + [f"- {_md(op)}" for op in ops] + [""]
+    return "\n".join(out).rstrip("\n")
+
+
+def render(comparison: Comparison, fmt: Format | str) -> str:
+    """The comparison as text, markdown or JSON (no trailing newline)."""
+    if fmt == "text":
+        return _render_text(comparison)
+    if fmt == "markdown":
+        return _render_markdown(comparison)
+    if fmt == "json":
+        return json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False)
+    raise UsageError(f"unknown compare format {fmt!r} (known: {', '.join(FORMATS)})")
+
+
+def load_report(path: Path | str) -> RunResult:
+    """Read a conformance.json; a missing or invalid file is a one-line UsageError."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"report not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"report {path} cannot be read: {_one_line(str(exc))}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"report {path} is not valid JSON: {_one_line(str(exc))}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise UsageError(f"report {path} is not a conformance.json (no results list)")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise UsageError(
+            f"report {path} has schema_version {data.get('schema_version')!r}; this tool reads {SCHEMA_VERSION}"
+        )
+    try:
+        run = RunResult.from_dict(data)
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        raise UsageError(f"report {path} is not a conformance.json: {_one_line(str(exc))}") from None
+    outcomes = get_args(Outcome)
+    for result in run.results:
+        if result.outcome not in outcomes:
+            raise UsageError(f"report {path} has an unknown outcome {result.outcome!r} for {result.key}")
+    return run
+
+
+def run_compare(old_path: Path | str, new_path: Path | str, fmt: Format | str = "text") -> tuple[str, int]:
+    """Compare two report files: (rendered comparison, exit code 1 on any regression else 0)."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown compare format {fmt!r} (known: {', '.join(FORMATS)})")
+    old = load_report(old_path)
+    new = load_report(new_path)
+    comparison = compare_runs(old, new, old_label=str(old_path), new_label=str(new_path))
+    return render(comparison, fmt), comparison.exit_code
