@@ -48,6 +48,14 @@ def context_for(case: Any) -> VendorContext | None:
     return _CONTEXTS.get(id(case.operation.schema))
 
 
+# Cases the engine sent to a path resource that cannot exist, by case id (Case has __slots__).
+_MISSING_RESOURCES: dict[str, str] = {}
+
+
+def mark_missing_resource(case: Any, description: str) -> None:
+    _MISSING_RESOURCES[case.id] = description
+
+
 class SemanticFailure(Failure):
     """A response that has the right shape but the wrong meaning."""
 
@@ -271,7 +279,7 @@ def _negative(case: Any) -> bool:
 @schemathesis.check
 def unknown_resource(ctx: Any, response: Any, case: Any) -> bool | None:
     """A request to a path resource that cannot exist gets the documented 404, with its content type and body."""
-    missing = getattr(case, "_conformance_missing_resource", None)
+    missing = _MISSING_RESOURCES.get(case.id)
     if not missing:
         return True
     documented = case.operation.definition.raw.get("responses", {})

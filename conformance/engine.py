@@ -278,7 +278,7 @@ class VendorRunner:
                 token = hashlib.sha256(f"{seed}:{index}:{name}".encode()).hexdigest()[:24]
                 missing[name] = f"conformance-missing-{token}"
             case.path_parameters = {**(case.path_parameters or {}), **missing}
-            case._conformance_missing_resource = ", ".join(f"{k}={v!r}" for k, v in missing.items())
+            our_checks.mark_missing_resource(case, ", ".join(f"{k}={v!r}" for k, v in missing.items()))
             try:
                 self._exercise(case, tallies, context, state, only=("unknown_resource", "not_a_server_error"))
             except (BudgetExhausted, TargetUnreachable) as exc:

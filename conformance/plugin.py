@@ -212,7 +212,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for check in ALL_CHECKS:
                 ids.append(f"{profile.key}::{label}::{check}")
                 values.append((profile.key, label, check))
-    metafunc.parametrize(SUITE_ARG, values, ids=ids)
+    metafunc.parametrize(SUITE_ARG, values, ids=ids, indirect=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -1,0 +1,3 @@
+"""Self-test configuration."""
+
+pytest_plugins = ["pytester"]

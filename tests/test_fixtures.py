@@ -1,0 +1,95 @@
+"""Sanity of the fixture files: every spec validates, every profile validates, and they pair up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+from conformance.errors import UsageError
+from conformance.vendors import FIXTURES_DIR, load_profile, load_spec, known_vendors, profile_paths, select_vendors
+
+SPECS = sorted((FIXTURES_DIR / "specs").glob("*/openapi.yaml"))
+PROFILES = profile_paths()
+
+
+def test_there_are_three_vendors_at_least() -> None:
+    assert {"seekrflow", "watsonx", "andibase"} <= set(known_vendors())
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.parent.name)
+def test_spec_is_valid_openapi_31(spec: Path) -> None:
+    document = load_spec(spec)
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
+def test_profile_validates_against_its_schema(path: Path) -> None:
+    profile = load_profile(path, FIXTURES_DIR)
+    assert profile.spec_path.is_file()
+
+
+def test_every_spec_has_a_profile_and_every_profile_a_spec() -> None:
+    used = {p.spec_path for p in known_vendors().values()}
+    assert used == {s.resolve() for s in SPECS}
+
+
+@pytest.mark.parametrize("profile", list(known_vendors().values()), ids=lambda p: p.key)
+def test_profile_names_only_what_its_spec_has(profile) -> None:  # type: ignore[no-untyped-def]
+    spec = profile.spec
+    assert profile.auth.security_scheme in spec["components"]["securitySchemes"]
+    templates = "".join(spec["paths"])
+    for name in profile.path_params:
+        assert "{" + name + "}" in templates
+    for location in profile.echo.values():
+        where, _, name = location.partition(".")
+        if where == "path":
+            assert "{" + name + "}" in templates
+
+
+def test_specs_taken_verbatim_from_the_vendor_docs() -> None:
+    seeds = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip(f"the vendor documents are not beside the checkout ({seeds})")
+    for seed, folder in (("000_bc9e6949214eaa29.txt", "seekrflow-5.30.1"), ("004_7fc903df769d62e7.txt", "watsonx-0.1.0")):
+        text = (seeds / seed).read_text()
+        embedded = text.split("````yaml", 1)[1].split("\n", 1)[1].split("````", 1)[0]
+        assert (FIXTURES_DIR / "specs" / folder / "openapi.yaml").read_text() == embedded
+
+
+def test_a_fourth_vendor_is_one_spec_and_one_profile(tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    (fixtures / "specs" / "acme-1").mkdir(parents=True)
+    (fixtures / "profiles").mkdir()
+    source = known_vendors()["seekrflow"]
+    (fixtures / "specs" / "acme-1" / "openapi.yaml").write_text(source.spec_path.read_text())
+    (fixtures / "profiles" / "acme.toml").write_text(
+        'display_name = "Acme"\nspec = "specs/acme-1/openapi.yaml"\n'
+        '[auth]\nsecurity_scheme = "APIKeyHeader"\nheader = "Authorization"\nvalue = "Bearer {token}"\ntoken_env = "ACME_TOKEN"\n'
+    )
+    [acme] = select_vendors(["acme"], fixtures)
+    assert acme.display_name == "Acme" and acme.spec["info"]["title"] == "SeekrFlow API"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("display_name = 1\n", "invalid"),
+        ("this is not toml", "not valid TOML"),
+        ('display_name = "x"\nspec = "s.yaml"\n[auth]\nsecurity_scheme = "a"\nheader = "h"\nvalue = "no-token"\ntoken_env = "T"\n', "invalid at auth/value"),
+    ],
+)
+def test_a_malformed_profile_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "profiles" / "bad.toml"
+    path.parent.mkdir()
+    path.write_text(text)
+    with pytest.raises(UsageError, match=message) as info:
+        load_profile(path, tmp_path)
+    assert "\n" not in str(info.value).strip() or "TOML" in str(info.value)
+
+
+def test_unknown_vendor_names_the_known_ones() -> None:
+    with pytest.raises(UsageError, match="unknown vendor 'nope' \\(known: andibase, seekrflow, watsonx\\)"):
+        select_vendors(["nope"])
