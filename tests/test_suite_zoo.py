@@ -1,0 +1,66 @@
+"""The suite's verdicts: clean against the reference on every seed, failing on every mutant with the right check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.mutants import MUTANTS, OUR_CHECKS
+from conformance.vendors import known_vendors
+from tests.suite_runner import mock_target, run_suite
+
+VENDORS = list(known_vendors())
+SEEDS = range(1, 11)
+CRASH_MUTANTS = sorted(name for name in MUTANTS if name.startswith("crash-"))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_reference_mocks_pass_on_every_seed(tmp_path: Path, seed: int) -> None:
+    with mock_target(VENDORS) as target:
+        run = run_suite(tmp_path, target=target, vendors=VENDORS, seed=seed)
+    assert run.returncode == 0, run.stdout[-4000:]
+    outcomes = run.outcomes()
+    assert set(outcomes.values()) <= {"passed", "not_applicable"}
+    # Every semantic check judged at least one case where the vendor gives it something to judge.
+    assert outcomes["andibase::round_trip"] == "passed"
+    assert outcomes["andibase::unknown_resource"] == "passed"
+    assert outcomes["seekrflow::unique_ids"] == "passed"
+
+
+def test_the_zoo_is_big_enough() -> None:
+    assert len(MUTANTS) >= 15
+    assert {v for m in MUTANTS.values() for v in m.vendors} == set(VENDORS)
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_each_mutant_fails_with_the_expected_check(tmp_path: Path, name: str) -> None:
+    mutant = MUTANTS[name]
+    vendors = list(mutant.vendors)
+    with mock_target(vendors, mutant=name) as target:
+        run = run_suite(tmp_path, target=target, vendors=vendors, seed=1)
+    assert run.returncode == 1, run.stdout[-4000:]
+    for vendor in vendors:
+        failed = run.failed_checks(vendor)
+        expected = set(mutant.expected_checks)
+        if expected <= OUR_CHECKS:
+            # A semantic mutant answers with schema-valid data: only the semantic check may notice.
+            assert failed == expected, f"{vendor}: {failed}"
+        else:
+            assert expected <= failed, f"{vendor}: expected {expected}, failed {failed}"
+        for check in expected:
+            assert f"{vendor}::" in run.stdout and check in run.stdout
+
+
+@pytest.mark.parametrize("name", CRASH_MUTANTS)
+def test_crash_mutants_are_caught_on_every_seed(tmp_path: Path, name: str) -> None:
+    mutant = MUTANTS[name]
+    vendors = list(mutant.vendors)
+    missed = []
+    with mock_target(vendors, mutant=name) as target:
+        for seed in SEEDS:
+            run = run_suite(tmp_path / str(seed), target=target, vendors=vendors, seed=seed)
+            for vendor in vendors:
+                if "not_a_server_error" not in run.failed_checks(vendor):
+                    missed.append((vendor, seed))
+    assert not missed
