@@ -190,10 +190,14 @@ def _outside_enum(value: str) -> Callable[[Call, dict[str, Any]], None]:
     return change
 
 
-def _not_default(call: Call, body: dict[str, Any]) -> None:
-    for name, default, enum in _defaulted_enums(call):
-        if name in body:
-            body[name] = next(v for v in enum if v != default)
+def _default_not_applied(call: Call, body: dict[str, Any]) -> None:
+    """An omitted request field that has a spec default is echoed as an empty string, not as the default."""
+    request_body = call.body if isinstance(call.body, dict) else {}
+    defaulted = call.vendor.request_with_defaults(call)
+    for field_name, location in call.profile.echo.items():
+        where, _, name = location.partition(".")
+        if where == "body" and name not in request_body and name in defaulted and field_name in body:
+            body[field_name] = ""
 
 
 def _swap_success_status(call: Call, reply: Reply) -> Reply:
@@ -491,11 +495,11 @@ def _mutants() -> list[Mutant]:
             on_reply=_on_success(_shift_timestamps(_not_rfc3339)),
         ),
         Mutant(
-            "status-not-default",
-            ("seekrflow",),
-            'A new thread\'s status is "locked", not the spec\'s default "available".',
+            "default-not-applied",
+            ("watsonx",),
+            'An omitted title comes back as "", not as the spec\'s default "Untitled".',
             ("defaults_applied",),
-            on_reply=_on_success(_not_default),
+            on_reply=_on_success(_default_not_applied),
         ),
         # Leaky: echoes every request header, the credential included, into its body.
         Mutant(

@@ -153,7 +153,7 @@ PROBES: dict[str, Callable[[Client], bool]] = {
     "external-id-ignored": lambda c: c.post({"externalId": "ext-1"}).json()["externalId"] is None,
     "timestamps-hour-ahead": _hour_ahead,
     "timestamps-not-rfc3339": lambda c: not all(RFC3339.fullmatch(s) for s in _timestamps(c)),
-    "status-not-default": lambda c: _ok(c, c.post({})) and c.post({}).json()["status"] != "available",
+    "default-not-applied": lambda c: _ok(c, c.post({})) and c.post({}).json()["title"] != "Untitled",
     "leaks-request-headers": _leaks,
 }
 CASES = [(name, key) for name, mutant in MUTANTS.items() for key in mutant.vendors]
