@@ -64,6 +64,10 @@ def _run(pytest_args: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        # Everything after `run` belongs to pytest, options included.
+        return _run(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     try:

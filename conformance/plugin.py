@@ -116,10 +116,12 @@ def _settings(config: pytest.Config) -> Settings:
         seed = getattr(config, "workerinput", {}).get("conformance_seed")
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
-    max_examples = opt("--max-examples") or 100
+    max_examples = opt("--max-examples")
+    max_examples = 100 if max_examples is None else max_examples
     if max_examples < 1:
         raise pytest.UsageError("--max-examples must be at least 1")
-    timeout = opt("--request-timeout") or DEFAULT_TIMEOUT
+    timeout = opt("--request-timeout")
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     if timeout <= 0:
         raise pytest.UsageError("--request-timeout must be positive")
     baseline = opt("--baseline") or config.getini("conformance_baseline") or None
@@ -369,8 +371,7 @@ def _preflight(url: str, timeout: float, verify: bool | str) -> None:
             return
         except (OSError, ssl.SSLError) as exc:
             last = exc
-    cause = _reason(last)
-    pytest.exit(f"conformance: cannot reach {parts.scheme}://{parts.netloc}: {cause}", returncode=pytest.ExitCode.USAGE_ERROR)
+    raise pytest.UsageError(f"conformance: cannot reach {parts.scheme}://{parts.netloc}: {_reason(last)}")
 
 
 def _reason(exc: Exception | None) -> str:

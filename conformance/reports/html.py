@@ -1,0 +1,268 @@
+"""`conformance.html`: one self-contained page (inline CSS and JS, no network fetch) for people.
+
+A Content-Security-Policy that allows only the page's own inline style and script (by hash) and no
+other source makes "works offline, fetches nothing" a property the browser enforces, not a hope.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from markupsafe import Markup
+
+from conformance.redact import redact
+from conformance.reports._common import (
+    OUTCOME_LABELS,
+    OUTCOMES,
+    accepted_reasons,
+    check_names,
+    conformance_percent,
+    failure_summary,
+    format_request,
+    format_response,
+    operations_of,
+    redacted_run,
+    result_ids,
+    sorted_vendors,
+    vendor_stats,
+)
+from conformance.results import CheckResult, Failure, RunResult, VendorRun
+
+FILENAME = "conformance.html"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SYMBOLS = {
+    "passed": "✓",
+    "failed": "✗",
+    "stale": "⚠",
+    "accepted": "≈",
+    "not_applicable": "\u2013",  # en dash
+    "not_reached": "…",
+}
+
+
+@dataclass
+class Cell:
+    """One matrix cell: the outcome of one check on one operation of one vendor."""
+
+    outcome: str
+    label: str
+    symbol: str
+    cases: int
+    failures: int
+    anchor: str | None  # id of the <details> that explains it, if any
+
+
+@dataclass
+class Row:
+    """One matrix row: a vendor's operation."""
+
+    vendor: VendorRun
+    operation: str
+    first: bool  # first row of its vendor (vendor cells span the vendor's rows)
+    span: int
+    cells: list[Cell | None]
+    percent: int | None
+    failing: int
+
+
+@dataclass
+class FailureView:
+    failure: Failure
+    request: str
+    response: str
+    curl_id: str
+    link: str | None
+
+
+@dataclass
+class ResultView:
+    """A check that needs explaining (failed, stale or accepted), shown as a <details>."""
+
+    id: str
+    result: CheckResult
+    summary: str
+    reasons: list[str]
+    failures: list[FailureView] = field(default_factory=list)
+
+
+@dataclass
+class CoverageTable:
+    operation: str
+    columns: list[str]
+    rows: list[tuple[str, list[tuple[str, bool]]]]  # field, [(value text, is a zero count)]
+
+
+@dataclass
+class VendorView:
+    vendor: VendorRun
+    stats: dict[str, int]
+    percent: int | None
+    details: list[ResultView]
+    coverage: list[CoverageTable]
+
+
+def safe_link(url: str | None) -> str | None:
+    """`url` if it is an http(s) link, else None (a `javascript:` link must never become an href)."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None
+
+
+def _coverage_value(value: Any) -> tuple[str, bool]:
+    if value is None:
+        return "—", False
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), False
+    if isinstance(value, int | float):
+        return f"{value:,}" if isinstance(value, int) else f"{value:g}", value == 0
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—", not value
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True), False
+    return str(value), False
+
+
+def _coverage(vendor: VendorRun) -> list[CoverageTable]:
+    tables = []
+    for operation, fields in vendor.coverage.items():
+        columns = list(dict.fromkeys(k for stats in fields.values() for k in stats))
+        rows = [
+            (name, [_coverage_value(stats[c]) if c in stats else ("", False) for c in columns])
+            for name, stats in fields.items()
+        ]
+        tables.append(CoverageTable(operation=operation, columns=columns, rows=rows))
+    return tables
+
+
+def _build(run: RunResult) -> dict[str, Any]:
+    ids = result_ids(run)
+    index_of = {id(r): i for i, r in enumerate(run.results)}
+    checks = check_names(run)
+    vendors = sorted_vendors(run)
+    explained = {"failed", "stale", "accepted"}
+
+    rows: list[Row] = []
+    views: list[VendorView] = []
+    for vendor in vendors:
+        results = run.results_for(vendor.vendor)
+        operations = operations_of(run, vendor.vendor) or [""]
+        stats = vendor_stats(run, vendor.vendor)
+        percent = conformance_percent(run, vendor.vendor)
+        for n, operation in enumerate(operations):
+            cells: list[Cell | None] = []
+            for check in checks:
+                match = next((r for r in results if r.operation == operation and r.check == check), None)
+                if match is None:
+                    cells.append(None)
+                    continue
+                anchor = ids[index_of[id(match)]] if match.outcome in explained or match.failures else None
+                cells.append(
+                    Cell(
+                        outcome=match.outcome,
+                        label=OUTCOME_LABELS[match.outcome],
+                        symbol=SYMBOLS[match.outcome],
+                        cases=match.cases,
+                        failures=len(match.failures),
+                        anchor=anchor,
+                    )
+                )
+            rows.append(Row(vendor, operation, n == 0, len(operations), cells, percent, stats.failing))
+
+        details = []
+        for result in results:
+            if result.outcome not in explained and not result.failures:
+                continue
+            rid = ids[index_of[id(result)]]
+            details.append(
+                ResultView(
+                    id=rid,
+                    result=result,
+                    summary=failure_summary(result),
+                    reasons=accepted_reasons(result),
+                    failures=[
+                        FailureView(
+                            failure=f,
+                            request=format_request(f.exchange),
+                            response=format_response(f.exchange),
+                            curl_id=f"{rid}--curl-{i}",
+                            link=safe_link(f.accepted_link),
+                        )
+                        for i, f in enumerate(result.failures, 1)
+                    ],
+                )
+            )
+        views.append(VendorView(vendor, stats.counts, percent, details, _coverage(vendor)))
+
+    accepted = [(d, f) for v in views for d in v.details for f in d.failures if f.failure.accepted_reason]
+    stale = [d for v in views for d in v.details if d.result.outcome == "stale"]
+    return {
+        "run": run,
+        "checks": checks,
+        "rows": rows,
+        "vendors": views,
+        "accepted": accepted,
+        "stale": stale,
+        "outcomes": OUTCOMES,
+        "labels": OUTCOME_LABELS,
+        "symbols": SYMBOLS,
+    }
+
+
+def _finalize(value: Any) -> Any:
+    # Defence in depth: every value printed by the template goes through redact. Markup is the
+    # page's own CSS/JS, which must not be escaped (and holds no secret).
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return ""
+    return redact(str(value))
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+@cache
+def _assets() -> tuple[str, str]:
+    css = (TEMPLATES / "conformance.css").read_text(encoding="utf-8")
+    js = (TEMPLATES / "conformance.js").read_text(encoding="utf-8")
+    return css, js
+
+
+def render_html(run: RunResult) -> str:
+    """conformance.html for `run`."""
+    css, js = _assets()
+    csp = (
+        f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    context = _build(redacted_run(run))
+    template = _environment().get_template("conformance.html.j2")
+    # The CSS/JS are inserted verbatim so that their CSP hashes match byte for byte.
+    html = template.render(**context, css=Markup(css), js=Markup(js), csp=csp)
+    return redact(html)

@@ -1,0 +1,135 @@
+"""User mistakes end with one clear line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.suite_runner import ROOT, TOKEN, mock_target, run_suite
+
+
+def conformance(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "conformance.cli", *args], cwd=ROOT, env=environment,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def one_clear_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    assert "Traceback" not in text
+    return lines[0]
+
+
+def test_unknown_vendor_for_mock() -> None:
+    proc = conformance("mock", "--vendor", "nope", "--port", "0")
+    assert proc.returncode == 2
+    assert "unknown vendor 'nope'" in one_clear_line(proc.stderr)
+
+
+def test_unknown_mutant() -> None:
+    proc = conformance("mock", "--mutant", "no-such-mutant", "--port", "0")
+    assert proc.returncode == 2
+    assert "no-such-mutant" in one_clear_line(proc.stderr)
+
+
+def test_port_in_use() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        proc = conformance("mock", "--vendor", "seekrflow", "--port", str(port))
+    assert proc.returncode == 2
+    assert f"port {port} is already in use" in one_clear_line(proc.stderr)
+
+
+def test_malformed_profile_file(tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(ROOT / "fixtures", fixtures)
+    (fixtures / "profiles" / "seekrflow.toml").write_text('display_name = "SeekrFlow"\n[auth]\nheader = 3\n')
+    proc = conformance("mock", "--port", "0", env={"CONFORMANCE_FIXTURES": str(fixtures)})
+    assert proc.returncode == 2
+    line = one_clear_line(proc.stderr)
+    assert "seekrflow.toml" in line and "invalid" in line
+
+
+def test_unknown_vendor_for_the_suite_is_a_usage_error(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, vendors=["nope"])
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "unknown vendor 'nope'" in run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_missing_token_for_a_live_target_is_one_line(tmp_path: Path) -> None:
+    with mock_target(["seekrflow"]) as target:
+        run = run_suite(tmp_path, target=target, vendors=["seekrflow"], env={"CONFORMANCE_TOKEN": ""})
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "no API token in the environment for seekrflow: set SEEKRFLOW_API_KEY or CONFORMANCE_TOKEN" in run.stderr
+    assert run.report is None
+
+
+def test_unreachable_target_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: connections are refused
+        run = run_suite(tmp_path, target=f"http://127.0.0.1:{port}", vendors=["seekrflow"])
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert f"cannot reach http://127.0.0.1:{port}: connection refused" in run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert run.stdout.count("cannot reach") == 0  # no per-case storm
+
+
+def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
+    for args, message in (
+        (["--param", "channelId"], "expected NAME=VALUE"),
+        (["--target-url", "ftp://x"], "expected an http(s) URL"),
+        (["--rate-limit", "fast"], "invalid --rate-limit"),
+        (["--max-examples", "0"], "--max-examples must be at least 1"),
+    ):
+        run = run_suite(tmp_path, *args, vendors=["seekrflow"])
+        assert run.returncode == pytest.ExitCode.USAGE_ERROR, args
+        assert message in run.stderr
+
+
+def test_conformance_run_wraps_pytest(tmp_path: Path) -> None:
+    proc = conformance("run", "--vendor", "watsonx", "--max-examples", "5", "--seed", "7",
+                       "--report-dir", str(tmp_path), "-p", "no:cacheprovider")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "seed 7" in proc.stdout
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert {v["vendor"] for v in report["vendors"]} == {"watsonx"}
+
+
+def test_mock_serves_a_valid_create(tmp_path: Path) -> None:
+    """`conformance mock --vendor andibase --port P` answers a valid create with 201."""
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "mock", "--vendor", "andibase", "--port", str(port)],
+        cwd=ROOT, env={**os.environ, "CONFORMANCE_TOKEN": TOKEN}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in line and TOKEN not in line
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/channels/6e0d4e3f-b4fd-4dc1-bddf-cd86d708bdcb/threads",
+            json={"title": "Order issue", "metadata": {"customerId": "cust_123"}}, headers={"x-api-key": TOKEN},
+        )
+        assert response.status_code == 201
+        assert response.json()["metadata"] == {"customerId": "cust_123"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
