@@ -10,6 +10,7 @@ records per check how many cases it judged and each distinct failure (the smalle
 from __future__ import annotations
 
 import hashlib
+import json
 import unittest
 import shlex
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from conformance import checks as our_checks
 from conformance.redact import redact, redact_headers, redact_value
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
 from conformance.transport import (
+    CAP_HEADER,
     BrokenResponse,
     BudgetExhausted,
     HttpxTransport,
@@ -60,6 +62,7 @@ ALL_CHECKS = BUILTIN_CHECKS + our_checks.OUR_CHECKS + TRANSPORT_CHECKS
 CREDENTIAL_REFUSALS = frozenset({401, 403})
 AUTH_AWARE_CHECKS = frozenset({"status_code_conformance", "positive_data_acceptance"})
 MAX_BODY_IN_REPORT = 4000
+CREATING_METHODS = frozenset({"POST", "PUT"})
 PROBES_PER_OPERATION = 3
 
 
@@ -71,6 +74,7 @@ class RunOptions:
     max_examples: int = 100
     params: dict[str, str] = field(default_factory=dict)
     checks: tuple[str, ...] = ALL_CHECKS
+    dry_run: bool = False
 
 
 @dataclass
@@ -91,6 +95,7 @@ class OperationOutcome:
     tallies: dict[str, _CheckTally]
     cases: int
     stopped: str | None = None  # why the run stopped early
+    dry_run: bool = False
 
     def results(self, vendor: str, checks: tuple[str, ...]) -> list[CheckResult]:
         out = []
@@ -103,6 +108,8 @@ class OperationOutcome:
                 outcome = "passed"
             elif self.stopped:
                 outcome = "not_reached"
+            elif self.dry_run:
+                outcome = "not_reached"
             else:
                 outcome = "not_applicable"
             out.append(
@@ -113,7 +120,7 @@ class OperationOutcome:
                     outcome=outcome,  # type: ignore[arg-type]
                     cases=tally.cases,
                     failures=failures,
-                    note=self.stopped if outcome == "not_reached" else None,
+                    note=(self.stopped or "dry run: nothing was sent") if outcome == "not_reached" else None,
                 )
             )
         return out
@@ -137,6 +144,8 @@ class VendorRunner:
         self.options = options
         self.schema = self._load_schema()
         self.context = our_checks.VendorContext(profile=profile)
+        self.created = 0  # 2xx answers to creating requests: resources left on the target
+        self.planned: dict[str, list[str]] = {}  # --dry-run: per operation, the cases that would have been sent
         our_checks.attach(self.schema, self.context)
         route_schema_through(self.schema, transport, self.base_url)
 
@@ -231,7 +240,9 @@ class VendorRunner:
             self._probe_unknown_resources(operation, tallies, context, state)
         if isinstance(state["error"], TargetUnreachable):
             raise state["error"]
-        return OperationOutcome(label=label, tallies=tallies, cases=state["cases"], stopped=state["stopped"])
+        return OperationOutcome(
+            label=label, tallies=tallies, cases=state["cases"], stopped=state["stopped"], dry_run=self.options.dry_run
+        )
 
     def _hypothesis_test(self, operation: Any, test: Callable[[Any], None], mode: HypothesisTestMode) -> Any:
         config = self.schema.config
@@ -308,6 +319,11 @@ class VendorRunner:
         phase = case.meta.phase.name.value if case.meta is not None else "probe"
         mode = case.meta.generation.mode.value if case.meta is not None else "positive"
         size = len(content or b"") + len(url)
+        if self.options.dry_run:
+            shown = exchange.body if exchange.body is None else _clip(json.dumps(exchange.body, ensure_ascii=True))
+            line = f"{self.profile.key} [{phase}/{mode}] {method} {exchange.url} {exchange.headers} {shown}"
+            self.planned.setdefault(case.operation.label, []).append(line)
+            return
         try:
             response = self.transport.request(method, url, headers=headers, params=params, content=content)
         except RequestTimedOut as exc:
@@ -319,11 +335,19 @@ class VendorRunner:
         for name in TRANSPORT_CHECKS:
             if name in tallies:
                 tallies[name].cases += 1
+        if 200 <= response.status_code < 300 and method in CREATING_METHODS:
+            self.created += 1
         exchange.status = response.status_code
         exchange.response_headers = redact_headers(dict(response.headers))
         text = response.content[:MAX_BODY_IN_REPORT].decode("utf-8", "replace")
         exchange.response_body = redact(text + ("..." if len(response.content) > MAX_BODY_IN_REPORT else ""))
         exchange.elapsed = round(response.elapsed.total_seconds(), 4)
+        if CAP_HEADER in response.headers:
+            cap = response.headers[CAP_HEADER]
+            title = "Response body exceeds the read cap"
+            message = f"the response body is larger than {cap} bytes (--max-body-bytes); only that much was read"
+            self._record(tallies, "broken_response", message, title, exchange, curl, phase, mode, size)
+            return
         st_response = StResponse.from_httpx(response, verify=True)
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = self.authenticated(headers)
@@ -386,6 +410,7 @@ class VendorRunner:
             spec_title=str(info.get("title", "")),
             spec_version=str(info.get("version", "")),
             target_url=redact(self.base_url),
+            created_resources=self.created,
         )
 
 
@@ -403,6 +428,10 @@ def _draw(strategy: Any, seed: int) -> Any:
 
     pick()
     return found[0]
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
 
 
 def _not_set(value: Any) -> bool:

@@ -31,12 +31,13 @@ from conformance.engine import ALL_CHECKS, OperationOutcome, RunOptions, VendorR
 from conformance.errors import UsageError
 from conformance.redact import register_secret
 from conformance.results import CheckResult, RunResult, VendorRun
-from conformance.transport import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpxTransport, RateLimit, TargetUnreachable
+from conformance.transport import BUDGET_NOTE, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpxTransport, RateLimit, TargetUnreachable
 from conformance.vendors import FALLBACK_TOKEN_ENV, Profile, select_vendors
 
 MOCK_TOKEN = "conformance-mock-token"
 RESULT_PROPERTY = "conformance_result"
 VENDOR_PROPERTY = "conformance_vendor"
+PLANNED_PROPERTY = "conformance_planned"
 SUITE_ARG = "conformance_check"
 
 
@@ -61,6 +62,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--max-body-bytes", type=int, default=None, help=f"cap on a response body (default {DEFAULT_MAX_BODY})")
     group.addoption("--ca-bundle", default=None, help="CA bundle for a private CA")
     group.addoption("--insecure", action="store_true", help="do not verify TLS certificates (reported as a warning)")
+    group.addoption("--dry-run", action="store_true", help="list the cases that would be sent (headers redacted); send nothing")
     parser.addini("conformance_baseline", "default baseline file", default="")
     parser.addini("conformance_report_dir", "default report directory", default="reports")
 
@@ -85,6 +87,7 @@ class Settings:
     rate_limit: RateLimit | None
     max_body_bytes: int
     verify: bool | str
+    dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
 
     def base_url_for(self, profile: Profile) -> str | None:
@@ -157,6 +160,7 @@ def _settings(config: pytest.Config) -> Settings:
         rate_limit=rate_limit,
         max_body_bytes=opt("--max-body-bytes") or DEFAULT_MAX_BODY,
         verify=verify,
+        dry_run=opt("--dry-run"),
         warnings=warnings,
     )
 
@@ -170,6 +174,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config._conformance_settings = _settings(config)  # type: ignore[attr-defined]
     config._conformance_collected: list[CheckResult] = []  # type: ignore[attr-defined,misc]
     config._conformance_vendor_runs: dict[str, VendorRun] = {}  # type: ignore[attr-defined,misc]
+    config._conformance_planned: list[str] = []  # type: ignore[attr-defined,misc]
     config._conformance_session = None  # type: ignore[attr-defined]
     _CONFIG["config"] = config
     _install_sigterm()
@@ -268,7 +273,12 @@ class ConformanceSession:
     def runner(self, vendor: str) -> VendorRunner:
         if vendor not in self.runners:
             profile = next(p for p in self.settings.profiles if p.key == vendor)
-            options = RunOptions(seed=self.settings.seed, max_examples=self.settings.max_examples, params=self.settings.params)
+            options = RunOptions(
+                seed=self.settings.seed,
+                max_examples=self.settings.max_examples,
+                params=self.settings.params,
+                dry_run=self.settings.dry_run,
+            )
             self.runners[vendor] = VendorRunner(
                 profile, self.base_urls[vendor], self.token_for(profile), self.transport, options
             )
@@ -330,7 +340,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     for profile in settings.profiles:
         register_secret(profile.token())
     register_secret(os.environ.get(FALLBACK_TOKEN_ENV))
-    if hasattr(config, "workerinput") or settings.target_url is None:
+    if hasattr(config, "workerinput") or settings.target_url is None or settings.dry_run:
         return
     if not _collecting_suite(config):
         return
@@ -395,6 +405,9 @@ def conformance_check(request: pytest.FixtureRequest) -> Iterator[CheckResult]:
     [result] = outcome.results(vendor, (check,))
     request.node.user_properties.append((RESULT_PROPERTY, json.dumps(_asdict(result))))
     request.node.user_properties.append((VENDOR_PROPERTY, json.dumps(_asdict(session.vendor_run(vendor)))))
+    if check == ALL_CHECKS[0] and session.settings.dry_run:
+        planned = session.runner(vendor).planned.get(label, [])
+        request.node.user_properties.append((PLANNED_PROPERTY, json.dumps(planned)))
     yield _with_baseline(request.config, result)
 
 
@@ -484,6 +497,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for name, value in report.user_properties:
         if name == RESULT_PROPERTY:
             config._conformance_collected.append(_copy_from_json(value))  # type: ignore[attr-defined]
+        elif name == PLANNED_PROPERTY:
+            config._conformance_planned.extend(json.loads(value))  # type: ignore[attr-defined]
         elif name == VENDOR_PROPERTY:
             run = VendorRun(**json.loads(value))
             known = config._conformance_vendor_runs.get(run.vendor)  # type: ignore[attr-defined]
@@ -492,6 +507,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             else:
                 known.operations = sorted(set(known.operations) | set(run.operations))
                 known.cases = max(known.cases, run.cases)
+                known.created_resources = max(known.created_resources, run.created_resources)
 
 
 def _copy_from_json(value: str) -> CheckResult:
@@ -523,7 +539,7 @@ def build_run(config: pytest.Config, *, interrupted: bool = False) -> RunResult:
         started_at=getattr(config, "_conformance_started", datetime.now(UTC).isoformat()),
         finished_at=datetime.now(UTC).isoformat(),
         interrupted=interrupted,
-        budget_exhausted=any(r.outcome == "not_reached" for r in results),
+        budget_exhausted=any(r.outcome == "not_reached" and (r.note or "").startswith(BUDGET_NOTE) for r in results),
         warnings=list(settings.warnings),
         vendors=list(vendors),
         results=results,
@@ -565,6 +581,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     from conformance.reports.terminal import terminal_summary
 
+    planned: list[str] = config._conformance_planned  # type: ignore[attr-defined]
+    if planned:
+        terminalreporter.section("conformance dry run: nothing was sent")
+        for line in planned:
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"{len(planned)} case(s) would be sent")
     terminalreporter.section("conformance")
     for line in terminal_summary(run):
         terminalreporter.write_line(line)

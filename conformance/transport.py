@@ -26,6 +26,7 @@ from conformance.errors import UsageError
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 CAP_HEADER = "x-conformance-body-capped"
+BUDGET_NOTE = "the request budget"
 
 
 class BudgetExhausted(Exception):
@@ -112,7 +113,7 @@ class HttpxTransport:
         with self._lock:
             if self.max_requests is not None and self.stats.requests >= self.max_requests:
                 self.stats.budget_exhausted = True
-                raise BudgetExhausted(f"the request budget of {self.max_requests} is spent")
+                raise BudgetExhausted(f"{BUDGET_NOTE} of {self.max_requests} was spent before this check ran")
             self.stats.requests += 1
             wait = 0.0
             if self.rate_limit is not None:
@@ -144,6 +145,14 @@ class HttpxTransport:
             time.sleep(min(delay, 60.0))
         return response  # pragma: no cover - the loop always returns
 
+    def _send_retrying_connect(self, request: httpx.Request) -> httpx.Response:
+        """Send; a failed connection is retried once before the target counts as unreachable."""
+        assert self.client is not None
+        try:
+            return self.client.send(request, stream=True)
+        except httpx.ConnectError:
+            return self.client.send(request, stream=True)
+
     def _send_once(
         self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
     ) -> httpx.Response:
@@ -153,7 +162,7 @@ class HttpxTransport:
         started = time.monotonic()
         deadline = started + self.timeout
         try:
-            response = self.client.send(request, stream=True)
+            response = self._send_retrying_connect(request)
         except httpx.TimeoutException:
             self.stats.timeouts += 1
             raise RequestTimedOut(method, str(request.url), self.timeout) from None

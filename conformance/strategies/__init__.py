@@ -1,0 +1,100 @@
+"""The domain layer of generation: Hypothesis strategies for nullable fields and free-form dicts.
+
+Schemathesis derives requests from the schema alone and stays shallow: metadata is mostly left out,
+dicts stay small, strings short. These strategies reach where vendor regressions hide (null vs
+absent, deep and wide dicts, awkward keys, big numbers, long and exotic strings), all derived from
+a request body JSON Schema, never from a vendor's name or field names.
+"""
+
+from __future__ import annotations
+
+from conformance.strategies._schema import (
+    Components,
+    body_validator,
+    dict_branch,
+    is_nullable,
+    json_types,
+    resolve_schema,
+    string_branch,
+)
+from conformance.strategies.bodies import CoverageCase, Mode, coverage_bodies, request_bodies
+from conformance.strategies.classes import (
+    KEY_CLASSES,
+    KEY_EXAMPLES,
+    NUMBER_CLASSES,
+    NUMBER_EXAMPLES,
+    STRING_CLASSES,
+    STRING_EXAMPLES,
+    DictFacts,
+    dict_facts,
+    encoded_size,
+    json_depth,
+    key_classes,
+    number_classes,
+    string_classes,
+)
+from conformance.strategies.values import (
+    DEFAULT_STRING_CLASSES,
+    NEAR_MISS_CLASSES,
+    awkward_strings,
+    is_uuid,
+    json_floats,
+    json_integers,
+    json_scalars,
+    json_values,
+    metadata_dicts,
+    metadata_keys,
+    near_miss_uuid,
+    non_uuid_strings,
+    nullable,
+    objects,
+    ordinary_strings,
+    repeated_strings,
+    uuid_strings,
+    weighted,
+)
+
+__all__ = [
+    "DEFAULT_STRING_CLASSES",
+    "KEY_CLASSES",
+    "KEY_EXAMPLES",
+    "NEAR_MISS_CLASSES",
+    "NUMBER_CLASSES",
+    "NUMBER_EXAMPLES",
+    "STRING_CLASSES",
+    "STRING_EXAMPLES",
+    "Components",
+    "CoverageCase",
+    "DictFacts",
+    "Mode",
+    "awkward_strings",
+    "body_validator",
+    "coverage_bodies",
+    "dict_branch",
+    "dict_facts",
+    "encoded_size",
+    "is_nullable",
+    "is_uuid",
+    "json_depth",
+    "json_floats",
+    "json_integers",
+    "json_scalars",
+    "json_types",
+    "json_values",
+    "key_classes",
+    "metadata_dicts",
+    "metadata_keys",
+    "near_miss_uuid",
+    "non_uuid_strings",
+    "nullable",
+    "number_classes",
+    "objects",
+    "ordinary_strings",
+    "repeated_strings",
+    "request_bodies",
+    "resolve_schema",
+    "string_branch",
+    "string_classes",
+    "uuid_strings",
+    "weighted",
+]
