@@ -53,18 +53,29 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(app: Any, host: str, port: int, log_level: str) -> uvicorn.Server:
+def _server(app: Any, host: str, port: int, log_level: str, **tls: Any) -> uvicorn.Server:
     # log_config=None: uvicorn must not reconfigure the process's logging (pytest's, the CLI's).
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None, **tls)
     return uvicorn.Server(config)
 
 
 @contextmanager
-def running_server(app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "error") -> Iterator[str]:
-    """Serve `app` from a background thread while the block runs; yields its base URL (a free port when 0)."""
+def running_server(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    log_level: str = "error",
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> Iterator[str]:
+    """Serve `app` from a background thread while the block runs; yields its base URL (a free port when 0).
+
+    With a certificate and key it serves HTTPS (used by the TLS self-tests).
+    """
     sock = bind(host, port)
     actual_port = sock.getsockname()[1]
-    server = _server(app, host, actual_port, log_level)
+    server = _server(app, host, actual_port, log_level, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     failure: list[BaseException] = []
 
     def run() -> None:
@@ -84,7 +95,8 @@ def running_server(app: Any, host: str = "127.0.0.1", port: int = 0, *, log_leve
             thread.join(SHUTDOWN_TIMEOUT)
             reason = repr(failure[0]) if failure else "it did not start"
             raise RuntimeError(f"the server on {base_url(host, actual_port)} failed: {reason}")
-        yield base_url(host, actual_port)
+        url = base_url(host, actual_port)
+        yield url.replace("http://", "https://", 1) if ssl_certfile else url
     finally:
         server.should_exit = True
         thread.join(SHUTDOWN_TIMEOUT)

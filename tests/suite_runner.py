@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,11 +43,16 @@ class SuiteRun:
 
 
 @contextmanager
-def mock_target(vendors: Sequence[str], mutant: str | None = None, tokens: Sequence[str] = (TOKEN,)) -> Iterator[str]:
+def mock_target(
+    vendors: Sequence[str],
+    mutant: str | None = None,
+    tokens: Sequence[str] = (TOKEN,),
+    wrap: Callable[[Any], Any] | None = None,
+) -> Iterator[str]:
     """Serve the reference mock (or one mutant) on 127.0.0.1; yields the URL to pass as --target-url."""
     profiles = select_vendors(list(vendors))
     app = create_app(profiles, tokens=list(tokens), mutant=mutant, prefix_by_vendor=True)
-    with running_server(app) as root:
+    with running_server(wrap(app) if wrap else app) as root:
         root = root.rstrip("/")
         yield f"{root}/{vendors[0]}" if len(vendors) == 1 else root
 

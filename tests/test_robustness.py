@@ -1,0 +1,286 @@
+"""Safe and robust against misbehaving targets: every fault is a verdict on the target, never a crash of ours."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine import ALL_CHECKS, RunOptions, VendorRunner
+from conformance.results import CheckResult
+from conformance.transport import HttpxTransport, RateLimit, RequestTimedOut
+from conformance.vendors import known_vendors
+from tests.faults import CountingApp, http_response, raw_server, rejecting
+from tests.suite_runner import ROOT, TOKEN, mock_target, run_suite
+
+
+def run_engine(url: str, *, timeout: float = 5.0, max_examples: int = 3, max_body: int = 10 * 1024 * 1024) -> dict[str, CheckResult]:
+    profile = known_vendors()["seekrflow"]
+    transport = HttpxTransport(timeout=timeout, max_body_bytes=max_body)
+    try:
+        runner = VendorRunner(profile, url, TOKEN, transport, RunOptions(seed=1, max_examples=max_examples))
+        [operation] = runner.operations()
+        outcome = runner.run_operation(operation)
+    finally:
+        transport.close()
+    return {r.check: r for r in outcome.results("seekrflow", ALL_CHECKS)}
+
+
+def on_requests(indexes: set[int], action: tuple[str, bytes]) -> Any:
+    def behaviour(index: int, request: bytes) -> tuple[str, bytes]:
+        return action if index in indexes else rejecting(index, request)
+
+    return behaviour
+
+
+def test_a_stalled_request_is_a_timeout_failure_and_the_run_goes_on() -> None:
+    with raw_server(on_requests({1, 4}, ("stall", b""))) as (url, server):
+        results = run_engine(url, timeout=0.5)
+    timeout = results["request_timeout"]
+    assert timeout.outcome == "failed"
+    assert timeout.failures[0].title == "Request timed out"
+    assert "within 0.5 s" in timeout.failures[0].message
+    assert server.requests > 10  # it went on after both stalls
+
+
+def test_a_body_that_stalls_midway_ends_at_the_timeout() -> None:
+    partial = http_response(200, b'{"id": "x', length=1000)
+    with raw_server(on_requests({0}, ("stall", partial))) as (url, _):
+        started = time.monotonic()
+        results = run_engine(url, timeout=0.5, max_examples=1)
+    assert results["request_timeout"].outcome == "failed"
+    assert time.monotonic() - started < 30
+
+
+def test_a_reset_mid_body_is_a_broken_response() -> None:
+    with raw_server(on_requests({0, 2}, ("reset", http_response(200, b'{"id": "abc", "crea', length=500)))) as (url, _):
+        results = run_engine(url)
+    broken = results["broken_response"]
+    assert broken.outcome == "failed"
+    assert "broken mid-body" in broken.failures[0].message
+
+
+def test_a_wrong_content_length_is_a_broken_response() -> None:
+    with raw_server(on_requests({0}, ("close", http_response(200, b'{"id": "a"}', length=100)))) as (url, _):
+        results = run_engine(url)
+    assert results["broken_response"].outcome == "failed"
+
+
+def test_invalid_json_under_application_json_is_a_schema_failure() -> None:
+    with raw_server(on_requests({0, 1, 2, 3}, ("send", http_response(200, b"{not json")))) as (url, _):
+        results = run_engine(url)
+    schema = results["response_schema_conformance"]
+    assert schema.outcome == "failed"
+    assert any("JSON" in f.title for f in schema.failures)
+
+
+def test_a_50_mb_body_is_capped_and_recorded() -> None:
+    huge = http_response(200, b'{"id": "' + b"x" * (50 * 1024 * 1024) + b'"}')
+    with raw_server(on_requests({0}, ("send", huge))) as (url, _):
+        results = run_engine(url, max_body=1024 * 1024)
+    broken = results["broken_response"]
+    assert broken.outcome == "failed"
+    assert broken.failures[0].title == "Response body exceeds the read cap"
+    assert "1048576 bytes" in broken.failures[0].message
+    assert len(broken.failures[0].exchange.response_body or "") < 10_000  # type: ignore[union-attr]
+
+
+def test_transport_timeout_is_bounded() -> None:
+    with raw_server(on_requests({0}, ("stall", b""))) as (url, _):
+        transport = HttpxTransport(timeout=0.3)
+        with pytest.raises(RequestTimedOut):
+            transport.request("POST", f"{url}/v1/threads", content=b"{}")
+        transport.close()
+
+
+def test_rate_limit_parsing() -> None:
+    assert RateLimit.parse("10/s").interval == pytest.approx(0.1)
+    assert RateLimit.parse("120/m").interval == pytest.approx(0.5)
+
+
+# ------------------------------------------------------------- through the whole suite, as a user runs it
+
+
+def test_max_requests_is_a_hard_budget_counted_at_the_server(tmp_path: Path) -> None:
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    vendors = ["seekrflow", "andibase", "watsonx"]
+    with mock_target(vendors, wrap=wrap) as target:
+        run = run_suite(tmp_path, "--max-requests", "60", target=target, vendors=vendors)
+    assert counter["app"].requests <= 60
+    assert run.report is not None and run.report["budget_exhausted"] is True
+    not_reached = [r for r in run.report["results"] if r["outcome"] == "not_reached"]
+    assert not_reached and all("request budget of 60" in r["note"] for r in not_reached)
+    assert "not reached" in (tmp_path / "summary.md").read_text()
+
+
+def test_max_requests_holds_across_xdist_workers(tmp_path: Path) -> None:
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    vendors = ["seekrflow", "andibase", "watsonx"]
+    with mock_target(vendors, wrap=wrap) as target:
+        run = run_suite(tmp_path, "--max-requests", "50", "-n", "2", target=target, vendors=vendors)
+    assert counter["app"].requests <= 50
+    assert run.report is not None and run.report["budget_exhausted"] is True
+
+
+def test_rate_limit_spaces_requests(tmp_path: Path) -> None:
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    with mock_target(["watsonx"], wrap=wrap) as target:
+        run = run_suite(tmp_path, "--rate-limit", "40/s", "--max-requests", "30", target=target, vendors=["watsonx"])
+    assert run.returncode == 0, run.stdout[-3000:]
+    arrivals = counter["app"].arrivals
+    # Spacing gives a lower bound on the gaps: however slow the machine, no one-second window holds more than 40.
+    assert all(sum(1 for t in arrivals if start <= t < start + 1.0) <= 41 for start in arrivals)
+    assert arrivals[-1] - arrivals[0] >= (len(arrivals) - 1) / 40 * 0.9
+
+
+def test_429_with_retry_after_is_waited_out_and_never_a_verdict(tmp_path: Path) -> None:
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app, too_many=lambda index: index % 4 == 1, retry_after="0")
+        return counter["app"]
+
+    with mock_target(["andibase"], wrap=wrap) as target:
+        run = run_suite(tmp_path, "--max-examples", "20", target=target, vendors=["andibase"])
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.outcomes("andibase")["positive_data_acceptance"] == "passed"
+    assert run.outcomes("andibase")["negative_data_rejection"] == "passed"
+
+
+def test_persistent_429_is_not_an_acceptance_or_rejection_failure(tmp_path: Path) -> None:
+    def wrap(app: Any) -> CountingApp:
+        return CountingApp(app, too_many=lambda index: True, retry_after="0")
+
+    with mock_target(["andibase"], wrap=wrap) as target:
+        run = run_suite(tmp_path, "--max-examples", "5", target=target, vendors=["andibase"])
+    outcomes = run.outcomes("andibase")
+    assert outcomes["positive_data_acceptance"] != "failed"
+    assert outcomes["negative_data_rejection"] != "failed"
+
+
+def test_dry_run_sends_nothing_and_lists_redacted_cases(tmp_path: Path) -> None:
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    with mock_target(["seekrflow"], wrap=wrap) as target:
+        run = run_suite(tmp_path, "--dry-run", "--max-examples", "5", target=target, vendors=["seekrflow"])
+    assert counter["app"].requests == 0
+    assert run.returncode == 0
+    assert "would be sent" in run.stdout
+    assert "seekrflow [coverage/" in run.stdout
+    assert "'Authorization': '[REDACTED]'" in run.stdout
+    assert TOKEN not in run.stdout + run.stderr
+
+
+def test_created_threads_are_reported(tmp_path: Path) -> None:
+    from conformance.mock import create_app
+    from conformance.server import running_server
+    from conformance.vendors import select_vendors
+
+    app = create_app(select_vendors(["andibase"]), tokens=[TOKEN], prefix_by_vendor=False)
+    with running_server(app) as target:
+        run = run_suite(tmp_path, "--max-examples", "10", target=target, vendors=["andibase"])
+    assert run.report is not None
+    [vendor] = run.report["vendors"]
+    assert vendor["created_resources"] == app.state.created > 0
+
+
+def test_sigterm_stops_promptly_with_complete_reports(tmp_path: Path) -> None:
+    class Slow(CountingApp):
+        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+            import asyncio
+
+            if scope["type"] == "http" and "/watsonx/" in scope["path"]:
+                await asyncio.sleep(0.2)  # the last vendor is slow, so the run is still going when stopped
+            await super().__call__(scope, receive, send)
+
+    vendors = ["andibase", "seekrflow", "watsonx"]
+    with mock_target(vendors, wrap=lambda app: Slow(app)) as target:
+        command = [sys.executable, "-m", "pytest", str(ROOT / "suite"), "-p", "no:cacheprovider", "-v", "--max-examples", "20",
+                   "--seed", "1", "--report-dir", str(tmp_path), "--target-url", target]
+        env = {**os.environ, "CONFORMANCE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        seen = ""
+        while "[watsonx::" not in seen:  # the first two vendors are done; watsonx is under way
+            line = proc.stdout.readline()
+            assert line, seen[-2000:]
+            seen += line
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        rest, _ = proc.communicate(timeout=60)
+        stopped_in = time.monotonic() - started
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, (seen + rest)[-3000:]
+    assert (tmp_path / "conformance.json").exists(), (seen + rest)[-3000:]
+    assert stopped_in < 30
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert report["interrupted"] is True
+    assert {r["vendor"] for r in report["results"]} >= {"andibase", "seekrflow"}
+    assert (tmp_path / "junit.xml").read_text().strip().endswith("</testsuites>")
+
+
+@pytest.fixture
+def tls_target(tmp_path: Path) -> Any:
+    """The seekrflow mock over HTTPS with a certificate from a private CA (trustme)."""
+    import trustme
+
+    from conformance.mock import create_app
+    from conformance.server import running_server
+    from conformance.vendors import select_vendors
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    certfile, keyfile, bundle = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    ca.cert_pem.write_to_path(str(bundle))
+    app = create_app(select_vendors(["seekrflow"]), tokens=[TOKEN], prefix_by_vendor=False)
+    with running_server(app, ssl_certfile=str(certfile), ssl_keyfile=str(keyfile)) as url:
+        yield url, bundle
+
+
+def test_tls_is_verified_by_default(tmp_path: Path, tls_target: Any) -> None:
+    url, _ = tls_target
+    run = run_suite(tmp_path / "r", target=url, vendors=["seekrflow"])
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "TLS handshake failed" in run.stderr and "CERTIFICATE_VERIFY_FAILED" in run.stderr
+
+
+def test_ca_bundle_trusts_a_private_ca(tmp_path: Path, tls_target: Any) -> None:
+    url, bundle = tls_target
+    run = run_suite(tmp_path / "r", "--ca-bundle", str(bundle), "--max-examples", "10", target=url, vendors=["seekrflow"])
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert run.report is not None and run.report["warnings"] == []
+
+
+def test_insecure_opts_out_with_a_warning_in_the_reports(tmp_path: Path, tls_target: Any) -> None:
+    url, _ = tls_target
+    run = run_suite(tmp_path / "r", "--insecure", "--max-examples", "10", target=url, vendors=["seekrflow"])
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert run.report is not None and any("--insecure" in w for w in run.report["warnings"])
+    assert "--insecure" in (tmp_path / "r" / "conformance.html").read_text()
