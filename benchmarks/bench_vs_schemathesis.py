@@ -44,8 +44,20 @@ def ours(profile: object, url: str, max_examples: int, seed: int) -> tuple[int, 
 def theirs(profile: object, url: str, max_examples: int, seed: int) -> tuple[int, float, str]:
     st = shutil.which("st") or str(Path(sys.executable).with_name("st"))
     header = profile.auth.header_value(TOKEN)  # type: ignore[attr-defined]
-    command = [st, "run", str(profile.spec_path), "--url", url, "--max-examples", str(max_examples),  # type: ignore[attr-defined]
-               "--seed", str(seed), "-H", f"{profile.auth.header}: {header}", "--no-color"]  # type: ignore[attr-defined]
+    command = [
+        st,
+        "run",
+        str(profile.spec_path),
+        "--url",
+        url,
+        "--max-examples",
+        str(max_examples),  # type: ignore[attr-defined]
+        "--seed",
+        str(seed),
+        "-H",
+        f"{profile.auth.header}: {header}",
+        "--no-color",
+    ]  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as cwd:  # keep its cache out of the repository
         started = time.perf_counter()
         proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
@@ -72,10 +84,14 @@ def main() -> None:
     st_cases = sum(r[1][0] for r in rows)
     st_time = sum(r[1][1] for r in rows)
     print(f"vendor {args.vendor}, max-examples {args.max_examples}, {args.repeat} seed(s), reference mock on 127.0.0.1")
-    print(f"  thread-conformance: {our_cases:5d} cases in {our_time:6.2f} s = {our_cases / our_time:7.1f} cases/s; "
-          f"failed checks on the conforming mock: {sum(r[0][2] for r in rows)}")
-    print(f"  st run            : {st_cases:5d} cases in {st_time:6.2f} s = {st_cases / st_time:7.1f} cases/s "
-          f"(process start included); verdicts: {', '.join(r[1][2] for r in rows)}")
+    print(
+        f"  thread-conformance: {our_cases:5d} cases in {our_time:6.2f} s = {our_cases / our_time:7.1f} cases/s; "
+        f"failed checks on the conforming mock: {sum(r[0][2] for r in rows)}"
+    )
+    print(
+        f"  st run            : {st_cases:5d} cases in {st_time:6.2f} s = {st_cases / st_time:7.1f} cases/s "
+        f"(process start included); verdicts: {', '.join(r[1][2] for r in rows)}"
+    )
     print(f"  ratio (ours / st run), cases per second: {(our_cases / our_time) / (st_cases / st_time):.2f}")
     print(f"  ratio (ours / st run), cases per run:    {our_cases / max(st_cases, 1):.2f}")
 

@@ -20,8 +20,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(workers: str, max_examples: int, seed: int) -> float:
     with tempfile.TemporaryDirectory() as reports:
-        command = [sys.executable, "-m", "pytest", str(ROOT / "suite"), "-q", "-p", "no:cacheprovider", "-n", workers,
-                   "--seed", str(seed), "--max-examples", str(max_examples), "--report-dir", reports]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "suite"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            workers,
+            "--seed",
+            str(seed),
+            "--max-examples",
+            str(max_examples),
+            "--report-dir",
+            reports,
+        ]
         started = time.perf_counter()
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         elapsed = time.perf_counter() - started

@@ -232,7 +232,10 @@ def timestamps(ctx: Any, response: Any, case: Any) -> bool | None:
         if parsed is None:
             problems.append(f"`{name}` {_short(body[name])} is not an RFC 3339 date-time")
         elif abs(parsed - now) > vendor.skew:
-            problems.append(f"`{name}` {body[name]} is more than {vendor.skew} away from the client clock ({now:%Y-%m-%dT%H:%M:%SZ})")
+            problems.append(
+                f"`{name}` {body[name]} is more than {vendor.skew} away from the client clock "
+                f"({now:%Y-%m-%dT%H:%M:%SZ})"
+            )
     if problems:
         raise _fail(case, "Timestamp invalid or out of range", "\n".join(problems))
     return None
@@ -257,7 +260,9 @@ def defaults_applied(ctx: Any, response: Any, case: Any) -> bool | None:
             continue
         default = props[name]["default"]
         if not _json_equal(default, body[field_name]):
-            problems.append(f"`{field_name}` omitted: expected the default {_short(default)}, got {_short(body[field_name])}")
+            problems.append(
+                f"`{field_name}` omitted: expected the default {_short(default)}, got {_short(body[field_name])}"
+            )
     if problems:
         raise _fail(case, "Default not applied", "\n".join(problems))
     return None
@@ -267,7 +272,7 @@ def _request_schema(case: Any) -> Any:
     raw = case.operation.schema.raw_schema
     body = _resolve(case.operation.definition.raw.get("requestBody", {}), raw)
     content = body.get("content", {}) if isinstance(body, dict) else {}
-    media = content.get("application/json") or next(iter(content.values()), {})
+    media: Any = content.get("application/json") or next(iter(content.values()), {})
     return media.get("schema", {}) if isinstance(media, dict) else {}
 
 
@@ -298,7 +303,9 @@ def unknown_resource(ctx: Any, response: Any, case: Any) -> bool | None:
     got = response.headers.get("content-type", [""])
     got_type = (got[0] if isinstance(got, list) else got).split(";")[0].strip().lower()
     if got_type != media_type.lower():
-        raise _fail(case, "Unknown resource 404 has the wrong content type", f"expected {media_type}, got {got_type or 'none'}")
+        raise _fail(
+            case, "Unknown resource 404 has the wrong content type", f"expected {media_type}, got {got_type or 'none'}"
+        )
     body_schema = schema[media_type].get("schema")
     if body_schema is not None:
         body = _json(response)

@@ -19,7 +19,9 @@ USAGE_EXIT = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="conformance", description="Conformance tests for vendor 'create thread' APIs.")
+    parser = argparse.ArgumentParser(
+        prog="conformance", description="Conformance tests for vendor 'create thread' APIs."
+    )
     parser.add_argument("--version", action="version", version=f"thread-conformance {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -32,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="options passed to pytest")
 
     mock = sub.add_parser("mock", help="serve the reference mock(s) on 127.0.0.1")
-    mock.add_argument("--vendor", action="append", default=[], help="serve one vendor at the root (default: all, under /<vendor>)")
+    mock.add_argument(
+        "--vendor", action="append", default=[], help="serve one vendor at the root (default: all, under /<vendor>)"
+    )
     mock.add_argument("--port", type=int, default=8000)
     mock.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     mock.add_argument("--mutant", default=None, help="serve a deliberately broken variant (see `conformance mutants`)")

@@ -9,10 +9,11 @@ records per check how many cases it judged and each distinct failure (the smalle
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import unittest
 import shlex
+import unittest
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,9 +108,7 @@ class OperationOutcome:
                 outcome = "failed"
             elif tally.cases:
                 outcome = "passed"
-            elif self.stopped:
-                outcome = "not_reached"
-            elif self.dry_run:
+            elif self.stopped or self.dry_run:
                 outcome = "not_reached"
             else:
                 outcome = "not_applicable"
@@ -153,7 +152,9 @@ class VendorRunner:
     def _auth_config(self) -> dict[str, Any]:
         if not self.token:
             return {}
-        scheme = self.profile.spec.get("components", {}).get("securitySchemes", {}).get(self.profile.auth.security_scheme)
+        scheme = (
+            self.profile.spec.get("components", {}).get("securitySchemes", {}).get(self.profile.auth.security_scheme)
+        )
         if not isinstance(scheme, dict):
             return {}
         if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
@@ -164,14 +165,16 @@ class VendorRunner:
 
     def _load_schema(self) -> Any:
         enabled = set(self.options.checks)
-        checks_config: dict[str, Any] = {
-            name: {"enabled": name in enabled}
-            for name in BUILTIN_CHECKS
-        }
+        checks_config: dict[str, Any] = {name: {"enabled": name in enabled} for name in BUILTIN_CHECKS}
         # A positive case sent with valid credentials must succeed: a 401/403/404/5xx to it is a failure.
         checks_config["positive_data_acceptance"]["expected-statuses"] = ["2xx"]
-        for name in ("use_after_free", "ensure_resource_availability", "object_level_authorization",
-                     "unsupported_method", "allow_header_conformance"):
+        for name in (
+            "use_after_free",
+            "ensure_resource_availability",
+            "object_level_authorization",
+            "unsupported_method",
+            "allow_header_conformance",
+        ):
             checks_config[name] = {"enabled": False}
         raw = {
             "seed": self.options.seed,
@@ -233,10 +236,9 @@ class VendorRunner:
         for mode in (HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING):
             if state["stopped"]:
                 break
-            try:
+            # A phase with no case for this operation (e.g. the spec has no examples) is skipped by Hypothesis.
+            with contextlib.suppress(unittest.SkipTest):
                 self._hypothesis_test(operation, test, mode)()
-            except unittest.SkipTest:
-                pass  # this phase has no case for this operation (e.g. the spec has no examples)
         if not state["stopped"]:
             self._probe_unknown_resources(operation, tallies, context, state)
         if isinstance(state["error"], TargetUnreachable):
@@ -249,9 +251,16 @@ class VendorRunner:
         config = self.schema.config
         phase = "fuzzing" if mode is HypothesisTestMode.FUZZING else None
         settings = config.get_hypothesis_settings(operation=operation, phase=phase, apply_ci_profile=False)
-        settings = hypothesis.settings(settings, deadline=None, print_blob=False, phases=[
-            p for p in settings.phases if p not in (hypothesis.Phase.shrink, hypothesis.Phase.reuse, hypothesis.Phase.explain)
-        ])
+        settings = hypothesis.settings(
+            settings,
+            deadline=None,
+            print_blob=False,
+            phases=[
+                p
+                for p in settings.phases
+                if p not in (hypothesis.Phase.shrink, hypothesis.Phase.reuse, hypothesis.Phase.explain)
+            ],
+        )
 
         def wrapped(case: Any) -> None:
             test(case)
@@ -274,7 +283,9 @@ class VendorRunner:
         names = {p.name for p in operation.path_parameters}
         return {k: v for k, v in self.pinned.items() if k in names}
 
-    def _probe_unknown_resources(self, operation: Any, tallies: dict[str, _CheckTally], context: Any, state: dict[str, Any]) -> None:
+    def _probe_unknown_resources(
+        self, operation: Any, tallies: dict[str, _CheckTally], context: Any, state: dict[str, Any]
+    ) -> None:
         """Send a few valid requests to a path resource that cannot exist, checked by `unknown_resource`."""
         if "unknown_resource" not in tallies:
             return
@@ -282,7 +293,7 @@ class VendorRunner:
         if not pins:
             return
         strategy = operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE)
-        seed = derive_operation_seed(self.options.seed, operation.label + "::unknown_resource")
+        seed = derive_operation_seed(self.options.seed, operation.label + "::unknown_resource") or 0
         for index in range(PROBES_PER_OPERATION):
             case = _draw(strategy, seed + index)
             missing = {}
@@ -370,7 +381,14 @@ class VendorRunner:
 
         for check in enabled:
             try:
-                run_checks(case=case, response=st_response, ctx=ctx, checks=[check], on_failure=on_failure, on_success=on_success)
+                run_checks(
+                    case=case,
+                    response=st_response,
+                    ctx=ctx,
+                    checks=[check],
+                    on_failure=on_failure,
+                    on_success=on_success,
+                )
             except (BudgetExhausted, TargetUnreachable):
                 raise
             except Exception as exc:  # a check that crashes is reported, not allowed to stop the run
@@ -422,8 +440,13 @@ def _draw(strategy: Any, seed: int) -> Any:
     """One deterministic draw from a strategy."""
     found: list[Any] = []
 
-    @hypothesis.settings(max_examples=1, database=None, deadline=None, phases=[hypothesis.Phase.generate],
-                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.settings(
+        max_examples=1,
+        database=None,
+        deadline=None,
+        phases=[hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
     @hypothesis.seed(seed)
     @hypothesis.given(strategy)
     def pick(value: Any) -> None:

@@ -31,7 +31,14 @@ from conformance.engine import ALL_CHECKS, OperationOutcome, RunOptions, VendorR
 from conformance.errors import UsageError
 from conformance.redact import register_secret
 from conformance.results import CheckResult, RunResult, VendorRun
-from conformance.transport import BUDGET_NOTE, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpxTransport, RateLimit, TargetUnreachable
+from conformance.transport import (
+    BUDGET_NOTE,
+    DEFAULT_MAX_BODY,
+    DEFAULT_TIMEOUT,
+    HttpxTransport,
+    RateLimit,
+    TargetUnreachable,
+)
 from conformance.vendors import FALLBACK_TOKEN_ENV, Profile, select_vendors
 
 MOCK_TOKEN = "conformance-mock-token"
@@ -53,16 +60,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--param", action="append", default=[], metavar="NAME=VALUE", help="pin a path parameter")
     group.addoption("--max-examples", type=int, default=None, help="fuzzing examples per operation (default 100)")
     group.addoption("--seed", type=int, default=None, help="seed for generation (default: random, printed)")
-    group.addoption("--request-timeout", type=float, default=None, help=f"seconds per request (default {DEFAULT_TIMEOUT:g})")
+    group.addoption(
+        "--request-timeout", type=float, default=None, help=f"seconds per request (default {DEFAULT_TIMEOUT:g})"
+    )
     group.addoption("--report-dir", default=None, help="where reports are written (default: reports/)")
     group.addoption("--baseline", default=None, help="file of accepted deviations")
     group.addoption("--baseline-update", action="store_true", help="write the current failures into the baseline file")
     group.addoption("--max-requests", type=int, default=None, help="hard budget of requests over the whole run")
     group.addoption("--rate-limit", default=None, help="e.g. 10/s or 100/m")
-    group.addoption("--max-body-bytes", type=int, default=None, help=f"cap on a response body (default {DEFAULT_MAX_BODY})")
+    group.addoption(
+        "--max-body-bytes", type=int, default=None, help=f"cap on a response body (default {DEFAULT_MAX_BODY})"
+    )
     group.addoption("--ca-bundle", default=None, help="CA bundle for a private CA")
     group.addoption("--insecure", action="store_true", help="do not verify TLS certificates (reported as a warning)")
-    group.addoption("--dry-run", action="store_true", help="list the cases that would be sent (headers redacted); send nothing")
+    group.addoption(
+        "--dry-run", action="store_true", help="list the cases that would be sent (headers redacted); send nothing"
+    )
     parser.addini("conformance_baseline", "default baseline file", default="")
     parser.addini("conformance_report_dir", "default report directory", default="reports")
 
@@ -113,7 +126,9 @@ def _settings(config: pytest.Config) -> Settings:
     if target is not None:
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise pytest.UsageError(f"--target-url {target!r}: expected an http(s) URL such as https://api.example.test")
+            raise pytest.UsageError(
+                f"--target-url {target!r}: expected an http(s) URL such as https://api.example.test"
+            )
     seed = opt("--seed")
     if seed is None:
         seed = getattr(config, "workerinput", {}).get("conformance_seed")
@@ -431,7 +446,9 @@ def _baseline_entries(config: pytest.Config) -> list[Any]:
         except UsageError as exc:
             pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     elif settings.baseline is not None and not settings.baseline.exists() and not settings.baseline_update:
-        pytest.exit(f"conformance: baseline file {settings.baseline} does not exist", returncode=pytest.ExitCode.USAGE_ERROR)
+        pytest.exit(
+            f"conformance: baseline file {settings.baseline} does not exist", returncode=pytest.ExitCode.USAGE_ERROR
+        )
     config._conformance_baseline_entries = entries  # type: ignore[attr-defined]
     return entries
 
@@ -444,7 +461,8 @@ def _with_baseline(config: pytest.Config, result: CheckResult) -> CheckResult:
     run.results = [_copy(result)]
     run.vendors = [VendorRun(vendor=result.vendor, display_name="", spec_title="", spec_version="", target_url="")]
     entries = [
-        e for e in _baseline_entries(config)
+        e
+        for e in _baseline_entries(config)
         if e.vendor == result.vendor and e.operation == result.operation and e.check == result.check
     ]
     applied = apply_baseline(run, entries, today=date.today())
@@ -453,8 +471,9 @@ def _with_baseline(config: pytest.Config, result: CheckResult) -> CheckResult:
 
 
 def _copy(result: CheckResult) -> CheckResult:
-    return RunResult.from_dict({"tool_version": "", "schemathesis_version": "", "seed": None, "started_at": "",
-                                "results": [_asdict(result)]}).results[0]
+    return RunResult.from_dict(
+        {"tool_version": "", "schemathesis_version": "", "seed": None, "started_at": "", "results": [_asdict(result)]}
+    ).results[0]
 
 
 def verdict(result: CheckResult) -> None:
@@ -494,7 +513,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     config = _CONFIG.get("config")
     if config is None:
         return
-    for name, value in report.user_properties:
+    for name, raw in report.user_properties:
+        value = str(raw)
         if name == RESULT_PROPERTY:
             config._conformance_collected.append(_copy_from_json(value))  # type: ignore[attr-defined]
         elif name == PLANNED_PROPERTY:
@@ -511,8 +531,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def _copy_from_json(value: str) -> CheckResult:
-    return RunResult.from_dict({"tool_version": "", "schemathesis_version": "", "seed": None, "started_at": "",
-                                "results": [json.loads(value)]}).results[0]
+    return RunResult.from_dict(
+        {"tool_version": "", "schemathesis_version": "", "seed": None, "started_at": "", "results": [json.loads(value)]}
+    ).results[0]
 
 
 _CONFIG: dict[str, pytest.Config] = {}
@@ -530,7 +551,14 @@ def build_run(config: pytest.Config, *, interrupted: bool = False) -> RunResult:
     settings: Settings = config._conformance_settings  # type: ignore[attr-defined]
     results: list[CheckResult] = config._conformance_collected  # type: ignore[attr-defined]
     order = {p.key: i for i, p in enumerate(settings.profiles)}
-    results = sorted(results, key=lambda r: (order.get(r.vendor, 99), r.operation, ALL_CHECKS.index(r.check) if r.check in ALL_CHECKS else 99))
+    results = sorted(
+        results,
+        key=lambda r: (
+            order.get(r.vendor, 99),
+            r.operation,
+            ALL_CHECKS.index(r.check) if r.check in ALL_CHECKS else 99,
+        ),
+    )
     vendors = sorted(config._conformance_vendor_runs.values(), key=lambda v: order.get(v.vendor, 99))  # type: ignore[attr-defined]
     run = RunResult(
         tool_version=__version__,
@@ -553,7 +581,9 @@ def _entries_for(config: pytest.Config, results: list[CheckResult]) -> list[Any]
     of the suite at all stays in, so a typo is reported."""
     settings: Settings = config._conformance_settings  # type: ignore[attr-defined]
     ran = {r.key for r in results}
-    suite = {f"{p.key}::{label}::{check}" for p in settings.profiles for label in operation_labels(p) for check in ALL_CHECKS}
+    suite = {
+        f"{p.key}::{label}::{check}" for p in settings.profiles for label in operation_labels(p) for check in ALL_CHECKS
+    }
     return [e for e in _baseline_entries(config) if e.key in ran or e.key not in suite]
 
 
@@ -601,7 +631,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for line in terminal_summary(run):
         terminalreporter.write_line(line)
     settings: Settings = config._conformance_settings  # type: ignore[attr-defined]
-    terminalreporter.write_line(f"seed {settings.seed} (repeat with --seed {settings.seed}); reports in {settings.report_dir}/")
+    terminalreporter.write_line(
+        f"seed {settings.seed} (repeat with --seed {settings.seed}); reports in {settings.report_dir}/"
+    )
 
 
 def _install_sigterm() -> None:

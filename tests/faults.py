@@ -25,8 +25,9 @@ VALIDATION_ERROR = b'{"detail":[{"loc":["body"],"msg":"rejected by the fault ser
 
 
 def http_response(status: int, body: bytes, content_type: str = "application/json", length: int | None = None) -> bytes:
+    declared = len(body) if length is None else length
     head = (
-        f"HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {len(body) if length is None else length}\r\n"
+        f"HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {declared}\r\n"
         "connection: close\r\n\r\n"
     )
     return head.encode() + body
@@ -124,7 +125,9 @@ def raw_server(behaviour: Behaviour) -> Iterator[tuple[str, RawServer]]:
 class CountingApp:
     """ASGI wrapper: counts requests, records arrival times, and answers chosen ones with 429."""
 
-    def __init__(self, app: Any, *, too_many: Callable[[int], bool] = lambda index: False, retry_after: str = "0") -> None:
+    def __init__(
+        self, app: Any, *, too_many: Callable[[int], bool] = lambda index: False, retry_after: str = "0"
+    ) -> None:
         self.app = app
         self.too_many = too_many
         self.retry_after = retry_after
@@ -142,9 +145,17 @@ class CountingApp:
             self.arrivals.append(time.monotonic())
         if self.too_many(index):
             body = b'{"detail":"slow down"}'
-            await send({"type": "http.response.start", "status": 429, "headers": [
-                (b"content-type", b"application/json"), (b"retry-after", self.retry_after.encode()),
-                (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"retry-after", self.retry_after.encode()),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)

@@ -67,8 +67,19 @@ def run_suite(
     timeout: float = 600,
 ) -> SuiteRun:
     """`pytest suite ...` in a subprocess; reads back conformance.json when it was written."""
-    command = [sys.executable, "-m", "pytest", str(ROOT / "suite"), "-q", "-p", "no:cacheprovider",
-               "--seed", str(seed), "--report-dir", str(report_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(ROOT / "suite"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--seed",
+        str(seed),
+        "--report-dir",
+        str(report_dir),
+    ]
     for vendor in vendors:
         command += ["--vendor", vendor]
     if target is not None:

@@ -15,11 +15,17 @@ import pytest
 from tests.suite_runner import ROOT, TOKEN, mock_target, run_suite
 
 
-def conformance(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def conformance(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "conformance.cli", *args], cwd=ROOT, env=environment,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "conformance.cli", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -101,8 +107,19 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
 
 
 def test_conformance_run_wraps_pytest(tmp_path: Path) -> None:
-    proc = conformance("run", "--vendor", "watsonx", "--max-examples", "5", "--seed", "7",
-                       "--report-dir", str(tmp_path), "-p", "no:cacheprovider")
+    proc = conformance(
+        "run",
+        "--vendor",
+        "watsonx",
+        "--max-examples",
+        "5",
+        "--seed",
+        "7",
+        "--report-dir",
+        str(tmp_path),
+        "-p",
+        "no:cacheprovider",
+    )
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "seed 7" in proc.stdout
     report = json.loads((tmp_path / "conformance.json").read_text())
@@ -118,7 +135,11 @@ def test_mock_serves_a_valid_create(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "conformance.cli", "mock", "--vendor", "andibase", "--port", str(port)],
-        cwd=ROOT, env={**os.environ, "CONFORMANCE_TOKEN": TOKEN}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env={**os.environ, "CONFORMANCE_TOKEN": TOKEN},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -126,7 +147,8 @@ def test_mock_serves_a_valid_create(tmp_path: Path) -> None:
         assert f"http://127.0.0.1:{port}" in line and TOKEN not in line
         response = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/channels/6e0d4e3f-b4fd-4dc1-bddf-cd86d708bdcb/threads",
-            json={"title": "Order issue", "metadata": {"customerId": "cust_123"}}, headers={"x-api-key": TOKEN},
+            json={"title": "Order issue", "metadata": {"customerId": "cust_123"}},
+            headers={"x-api-key": TOKEN},
         )
         assert response.status_code == 201
         assert response.json()["metadata"] == {"customerId": "cust_123"}

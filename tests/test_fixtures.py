@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from conformance.errors import UsageError
-from conformance.vendors import FIXTURES_DIR, load_profile, load_spec, known_vendors, profile_paths, select_vendors
+from conformance.vendors import FIXTURES_DIR, known_vendors, load_profile, load_spec, profile_paths, select_vendors
 
 SPECS = sorted((FIXTURES_DIR / "specs").glob("*/openapi.yaml"))
 PROFILES = profile_paths()
@@ -53,7 +53,10 @@ def test_specs_taken_verbatim_from_the_vendor_docs() -> None:
     seeds = Path(__file__).resolve().parents[2] / "shared" / "seeds"
     if not seeds.is_dir():
         pytest.skip(f"the vendor documents are not beside the checkout ({seeds})")
-    for seed, folder in (("000_bc9e6949214eaa29.txt", "seekrflow-5.30.1"), ("004_7fc903df769d62e7.txt", "watsonx-0.1.0")):
+    for seed, folder in (
+        ("000_bc9e6949214eaa29.txt", "seekrflow-5.30.1"),
+        ("004_7fc903df769d62e7.txt", "watsonx-0.1.0"),
+    ):
         text = (seeds / seed).read_text()
         embedded = text.split("````yaml", 1)[1].split("\n", 1)[1].split("````", 1)[0]
         assert (FIXTURES_DIR / "specs" / folder / "openapi.yaml").read_text() == embedded
@@ -67,7 +70,8 @@ def test_a_fourth_vendor_is_one_spec_and_one_profile(tmp_path: Path) -> None:
     (fixtures / "specs" / "acme-1" / "openapi.yaml").write_text(source.spec_path.read_text())
     (fixtures / "profiles" / "acme.toml").write_text(
         'display_name = "Acme"\nspec = "specs/acme-1/openapi.yaml"\n'
-        '[auth]\nsecurity_scheme = "APIKeyHeader"\nheader = "Authorization"\nvalue = "Bearer {token}"\ntoken_env = "ACME_TOKEN"\n'
+        '[auth]\nsecurity_scheme = "APIKeyHeader"\nheader = "Authorization"\n'
+        'value = "Bearer {token}"\ntoken_env = "ACME_TOKEN"\n'
     )
     [acme] = select_vendors(["acme"], fixtures)
     assert acme.display_name == "Acme" and acme.spec["info"]["title"] == "SeekrFlow API"
@@ -78,7 +82,11 @@ def test_a_fourth_vendor_is_one_spec_and_one_profile(tmp_path: Path) -> None:
     [
         ("display_name = 1\n", "invalid"),
         ("this is not toml", "not valid TOML"),
-        ('display_name = "x"\nspec = "s.yaml"\n[auth]\nsecurity_scheme = "a"\nheader = "h"\nvalue = "no-token"\ntoken_env = "T"\n', "invalid at auth/value"),
+        (
+            'display_name = "x"\nspec = "s.yaml"\n[auth]\nsecurity_scheme = "a"\nheader = "h"\n'
+            'value = "no-token"\ntoken_env = "T"\n',
+            "invalid at auth/value",
+        ),
     ],
 )
 def test_a_malformed_profile_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:

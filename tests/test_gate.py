@@ -15,9 +15,20 @@ REGRESSION = "external-id-ignored"  # the new build silently drops externalId: r
 
 def compare(old: Path, new: Path, fmt: str = "text") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "compare", str(old / "conformance.json"), str(new / "conformance.json"),
-         "--format", fmt],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "compare",
+            str(old / "conformance.json"),
+            str(new / "conformance.json"),
+            "--format",
+            fmt,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -37,10 +48,14 @@ def test_the_gate_fails_on_a_regression_and_passes_once_it_is_accepted(tmp_path:
         assert "round_trip" in gate.stdout and "regression" in gate.stdout.lower()
 
         # Accept it: --baseline-update writes the failure with a TODO reason; the team writes the real one.
-        run_suite(tmp_path / "update", "--baseline", str(baseline), "--baseline-update", target=target, vendors=[VENDOR])
+        run_suite(
+            tmp_path / "update", "--baseline", str(baseline), "--baseline-update", target=target, vendors=[VENDOR]
+        )
         text = baseline.read_text()
         assert 'check = "round_trip"' in text and "TODO" in text
-        baseline.write_text(text.replace("TODO: explain why this deviation is accepted", "externalId lands in v2; tracked"))
+        baseline.write_text(
+            text.replace("TODO: explain why this deviation is accepted", "externalId lands in v2; tracked")
+        )
 
         passing = run_suite(accepted, "--baseline", str(baseline), target=target, vendors=[VENDOR])
         assert passing.returncode == 0, passing.stdout[-3000:]
@@ -83,7 +98,9 @@ def test_a_deselected_check_does_not_make_its_entry_stale(tmp_path: Path) -> Non
         'reason = "accepted"\n'
     )
     with mock_target([VENDOR]) as target:
-        run = run_suite(tmp_path / "r", "--baseline", str(baseline), "-k", "unique_ids", target=target, vendors=[VENDOR])
+        run = run_suite(
+            tmp_path / "r", "--baseline", str(baseline), "-k", "unique_ids", target=target, vendors=[VENDOR]
+        )
     assert run.returncode == 0, run.stdout[-3000:]
 
 

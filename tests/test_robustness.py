@@ -21,7 +21,9 @@ from tests.faults import CountingApp, http_response, raw_server, rejecting
 from tests.suite_runner import ROOT, TOKEN, mock_target, run_suite
 
 
-def run_engine(url: str, *, timeout: float = 5.0, max_examples: int = 3, max_body: int = 10 * 1024 * 1024) -> dict[str, CheckResult]:
+def run_engine(
+    url: str, *, timeout: float = 5.0, max_examples: int = 3, max_body: int = 10 * 1024 * 1024
+) -> dict[str, CheckResult]:
     profile = known_vendors()["seekrflow"]
     transport = HttpxTransport(timeout=timeout, max_body_bytes=max_body)
     try:
@@ -221,8 +223,23 @@ def test_sigterm_stops_promptly_with_complete_reports(tmp_path: Path) -> None:
 
     vendors = ["andibase", "seekrflow", "watsonx"]
     with mock_target(vendors, wrap=lambda app: Slow(app)) as target:
-        command = [sys.executable, "-m", "pytest", str(ROOT / "suite"), "-p", "no:cacheprovider", "-v", "--max-examples", "20",
-                   "--seed", "1", "--report-dir", str(tmp_path), "--target-url", target]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "suite"),
+            "-p",
+            "no:cacheprovider",
+            "-v",
+            "--max-examples",
+            "20",
+            "--seed",
+            "1",
+            "--report-dir",
+            str(tmp_path),
+            "--target-url",
+            target,
+        ]
         env = {**os.environ, "CONFORMANCE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert proc.stdout is not None
@@ -273,7 +290,9 @@ def test_tls_is_verified_by_default(tmp_path: Path, tls_target: Any) -> None:
 
 def test_ca_bundle_trusts_a_private_ca(tmp_path: Path, tls_target: Any) -> None:
     url, bundle = tls_target
-    run = run_suite(tmp_path / "r", "--ca-bundle", str(bundle), "--max-examples", "10", target=url, vendors=["seekrflow"])
+    run = run_suite(
+        tmp_path / "r", "--ca-bundle", str(bundle), "--max-examples", "10", target=url, vendors=["seekrflow"]
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert run.report is not None and run.report["warnings"] == []
 

@@ -31,8 +31,15 @@ def test_the_token_appears_nowhere(tmp_path: Path, mutant: str, vendors: list[st
     reports, cache = tmp_path / "reports", tmp_path / "cache"
     with mock_target(vendors, mutant=mutant, tokens=[SECRET]) as target:
         run = run_suite(
-            reports, "-p", "cacheprovider", "-o", f"cache_dir={cache}", "-rA",
-            target=target, vendors=vendors, env={"CONFORMANCE_TOKEN": SECRET},
+            reports,
+            "-p",
+            "cacheprovider",
+            "-o",
+            f"cache_dir={cache}",
+            "-rA",
+            target=target,
+            vendors=vendors,
+            env={"CONFORMANCE_TOKEN": SECRET},
         )
     assert run.returncode == 1, run.stdout[-3000:]
     assert run.report is not None
@@ -49,6 +56,9 @@ def test_the_leaky_mutant_really_echoes_the_token(tmp_path: Path) -> None:
     import httpx
 
     with mock_target(["andibase"], mutant="leaks-request-headers", tokens=[SECRET]) as target:
-        response = httpx.post(f"{target}/api/v1/channels/6e0d4e3f-b4fd-4dc1-bddf-cd86d708bdcb/threads",
-                              json={"metadata": {}}, headers={"x-api-key": SECRET})
+        response = httpx.post(
+            f"{target}/api/v1/channels/6e0d4e3f-b4fd-4dc1-bddf-cd86d708bdcb/threads",
+            json={"metadata": {}},
+            headers={"x-api-key": SECRET},
+        )
     assert SECRET in response.text

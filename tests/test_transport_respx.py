@@ -32,8 +32,14 @@ def _thread(request: httpx.Request) -> httpx.Response:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return httpx.Response(
         200,
-        json={"id": str(uuid.uuid4()), "object": "thread", "created_at": now, "status": "available",
-              "active_run_id": None, "meta_data": body.get("meta_data") or {}},
+        json={
+            "id": str(uuid.uuid4()),
+            "object": "thread",
+            "created_at": now,
+            "status": "available",
+            "active_run_id": None,
+            "meta_data": body.get("meta_data") or {},
+        },
     )
 
 
