@@ -14,13 +14,16 @@ import hashlib
 import json
 import shlex
 import unittest
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import hypothesis
+import hypothesis.strategies as st
 import schemathesis
+from hypothesis.errors import HypothesisWarning, InvalidArgument
 from schemathesis.checks import CheckContext, run_checks
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure as StFailure
@@ -31,6 +34,7 @@ from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, Hyp
 from schemathesis.generation.overrides import Override
 
 from conformance import checks as our_checks
+from conformance.coverage import CoverageRecord
 from conformance.redact import redact, redact_headers, redact_value
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
 from conformance.transport import (
@@ -43,6 +47,7 @@ from conformance.transport import (
     request_from_kwargs,
     route_schema_through,
 )
+from conformance.strategies import Mode, coverage_bodies, request_bodies
 from conformance.vendors import Profile
 
 BUILTIN_CHECKS = (
@@ -146,6 +151,8 @@ class VendorRunner:
         self.context = our_checks.VendorContext(profile=profile)
         self.created = 0  # 2xx answers to creating requests: resources left on the target
         self.planned: dict[str, list[str]] = {}  # --dry-run: per operation, the cases that would have been sent
+        self.labels: dict[str, str] = {}  # case id -> phase label, for our coverage cases
+        self.coverage: dict[str, CoverageRecord] = {}  # per operation: what the sent bodies exercised
         our_checks.attach(self.schema, self.context)
         route_schema_through(self.schema, transport, self.base_url)
 
@@ -237,8 +244,13 @@ class VendorRunner:
             if state["stopped"]:
                 break
             # A phase with no case for this operation (e.g. the spec has no examples) is skipped by Hypothesis.
-            with contextlib.suppress(unittest.SkipTest):
-                self._hypothesis_test(operation, test, mode)()
+            # Our large explicit bodies make Hypothesis warn about the size of their repr, which nothing prints.
+            with contextlib.suppress(unittest.SkipTest), warnings.catch_warnings():
+                warnings.simplefilter("ignore", HypothesisWarning)
+                if mode is HypothesisTestMode.FUZZING:
+                    self._fuzzing_test(operation, test)()
+                else:
+                    self._hypothesis_test(operation, test, mode)()
         if not state["stopped"]:
             self._probe_unknown_resources(operation, tallies, context, state)
         if isinstance(state["error"], TargetUnreachable):
@@ -247,25 +259,80 @@ class VendorRunner:
             label=label, tallies=tallies, cases=state["cases"], stopped=state["stopped"], dry_run=self.options.dry_run
         )
 
+    def _settings(self, operation: Any, phase: str | None) -> hypothesis.settings:
+        """Schemathesis's settings for the phase; no shrinking or replay (the test never fails), no deadline."""
+        settings = self.schema.config.get_hypothesis_settings(operation=operation, phase=phase, apply_ci_profile=False)
+        dropped = (hypothesis.Phase.shrink, hypothesis.Phase.reuse, hypothesis.Phase.explain)
+        return hypothesis.settings(
+            settings, deadline=None, print_blob=False, database=None, phases=[p for p in settings.phases if p not in dropped]
+        )
+
+    def _base_cases(self, operation: Any, mode: Any) -> Any:
+        """Schemathesis's own case strategy for the operation, with the pinned path parameters."""
+        overrides = Override(path_parameters=self._pins_for(operation)).as_strategy_kwargs()
+        return operation.as_strategy(generation_mode=mode, **overrides)
+
+    def body_schema(self, operation: Any) -> Any:
+        """The JSON request body schema of the operation (refs unresolved), or None."""
+        body = operation.definition.raw.get("requestBody")
+        content = body.get("content", {}) if isinstance(body, dict) else {}
+        media = content.get("application/json")
+        return media.get("schema") if isinstance(media, dict) else None
+
+    def _our_bodies(self, operation: Any, mode: Mode) -> Any:
+        """Our body strategy for the operation in `mode`, or None when its body is not an object with properties."""
+        schema = self.body_schema(operation)
+        if schema is None:
+            return None
+        try:
+            return request_bodies(schema, mode=mode, components=self.profile.spec)
+        except InvalidArgument:
+            return None
+
+    def _fuzzing_test(self, operation: Any, test: Callable[[Any], None]) -> Any:
+        """The fuzzing phase: Schemathesis's positive and negative cases, and cases carrying our bodies."""
+        strategies = [self._base_cases(operation, mode) for mode in schemathesis.GenerationMode]
+        base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
+        for mode in ("positive", "negative"):
+            bodies = self._our_bodies(operation, mode)  # type: ignore[arg-type]
+            if bodies is not None:
+                # Schemathesis re-validates a case whose body changed, so its metadata says positive or negative truly.
+                strategies.append(st.builds(_with_body, base, bodies))
+
+        @self._settings(operation, "fuzzing")
+        @hypothesis.seed(derive_operation_seed(self.options.seed, operation.label))
+        @hypothesis.given(case=st.one_of(strategies))
+        def fuzz(case: Any) -> None:
+            test(case)
+
+        return fuzz
+
+    def _coverage_cases(self, operation: Any) -> list[Any]:
+        """Deterministic cases for every class of our coverage bodies (null, absent, long, unicode, deep, wide...)."""
+        schema = self.body_schema(operation)
+        if schema is None:
+            return []
+        try:
+            bodies = coverage_bodies(schema, components=self.profile.spec)
+        except InvalidArgument:
+            return []
+        base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
+        seed = derive_operation_seed(self.options.seed, operation.label + "::coverage") or 0
+        cases = []
+        for index, (label, body, _mode) in enumerate(bodies):
+            case = _with_body(_draw(base, seed + index), body)
+            self.labels[case.id] = f"coverage: {label}"
+            cases.append(case)
+        return cases
+
     def _hypothesis_test(self, operation: Any, test: Callable[[Any], None], mode: HypothesisTestMode) -> Any:
         config = self.schema.config
-        phase = "fuzzing" if mode is HypothesisTestMode.FUZZING else None
-        settings = config.get_hypothesis_settings(operation=operation, phase=phase, apply_ci_profile=False)
-        settings = hypothesis.settings(
-            settings,
-            deadline=None,
-            print_blob=False,
-            phases=[
-                p
-                for p in settings.phases
-                if p not in (hypothesis.Phase.shrink, hypothesis.Phase.reuse, hypothesis.Phase.explain)
-            ],
-        )
+        settings = self._settings(operation, None)
 
         def wrapped(case: Any) -> None:
             test(case)
 
-        return create_test(
+        built = create_test(
             operation=operation,
             test_func=wrapped,
             config=HypothesisTestConfig(
@@ -278,6 +345,11 @@ class VendorRunner:
                 feedback=FeedbackSources(),
             ),
         )
+        if mode is HypothesisTestMode.COVERAGE:
+            # Our deterministic classes join Schemathesis's coverage cases as explicit examples of the same test.
+            for case in reversed(self._coverage_cases(operation)):
+                built = hypothesis.example(case=case)(built)
+        return built
 
     def _pins_for(self, operation: Any) -> dict[str, str]:
         names = {p.name for p in operation.path_parameters}
@@ -328,9 +400,13 @@ class VendorRunner:
             body=redact_value(case.body) if content is not None and not _not_set(case.body) else None,
         )
         curl = redact(_curl(method, _full_url(url, params), redact_headers(headers), content))
-        phase = case.meta.phase.name.value if case.meta is not None else "probe"
+        phase = self.labels.get(case.id) or (case.meta.phase.name.value if case.meta is not None else "probe")
         mode = case.meta.generation.mode.value if case.meta is not None else "positive"
         size = len(content or b"") + len(url)
+        schema = self.body_schema(case.operation)
+        if schema is not None and content is not None and not _not_set(case.body):
+            record = self.coverage.setdefault(case.operation.label, CoverageRecord())
+            record.record(case.body, schema, self.profile.spec, body_bytes=len(content))
         if self.options.dry_run:
             shown = exchange.body if exchange.body is None else _clip(json.dumps(exchange.body, ensure_ascii=True))
             line = f"{self.profile.key} [{phase}/{mode}] {method} {exchange.url} {exchange.headers} {shown}"
@@ -433,7 +509,13 @@ class VendorRunner:
             spec_version=str(info.get("version", "")),
             target_url=redact(self.base_url),
             created_resources=self.created,
+            coverage={label: record.to_dict()["fields"] for label, record in sorted(self.coverage.items())},
         )
+
+
+def _with_body(case: Any, body: Any) -> Any:
+    case.body = body
+    return case
 
 
 def _draw(strategy: Any, seed: int) -> Any:
