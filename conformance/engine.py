@@ -37,6 +37,7 @@ from conformance import checks as our_checks
 from conformance.coverage import CoverageRecord
 from conformance.redact import redact, redact_headers, redact_value
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
+from conformance.strategies import Mode, coverage_bodies, request_bodies
 from conformance.transport import (
     CAP_HEADER,
     BrokenResponse,
@@ -47,7 +48,6 @@ from conformance.transport import (
     request_from_kwargs,
     route_schema_through,
 )
-from conformance.strategies import Mode, coverage_bodies, request_bodies
 from conformance.vendors import Profile
 
 BUILTIN_CHECKS = (
@@ -264,7 +264,11 @@ class VendorRunner:
         settings = self.schema.config.get_hypothesis_settings(operation=operation, phase=phase, apply_ci_profile=False)
         dropped = (hypothesis.Phase.shrink, hypothesis.Phase.reuse, hypothesis.Phase.explain)
         return hypothesis.settings(
-            settings, deadline=None, print_blob=False, database=None, phases=[p for p in settings.phases if p not in dropped]
+            settings,
+            deadline=None,
+            print_blob=False,
+            database=None,
+            phases=[p for p in settings.phases if p not in dropped],
         )
 
     def _base_cases(self, operation: Any, mode: Any) -> Any:
@@ -294,7 +298,7 @@ class VendorRunner:
         strategies = [self._base_cases(operation, mode) for mode in schemathesis.GenerationMode]
         base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
         for mode in ("positive", "negative"):
-            bodies = self._our_bodies(operation, mode)  # type: ignore[arg-type]
+            bodies = self._our_bodies(operation, mode)
             if bodies is not None:
                 # Schemathesis re-validates a case whose body changed, so its metadata says positive or negative truly.
                 strategies.append(st.builds(_with_body, base, bodies))
@@ -397,7 +401,7 @@ class VendorRunner:
             method=method,
             url=redact(_full_url(url, params)),
             headers=redact_headers(headers),
-            body=redact_value(case.body) if content is not None and not _not_set(case.body) else None,
+            body=_reportable_body(case.body, content),
         )
         curl = redact(_curl(method, _full_url(url, params), redact_headers(headers), content))
         phase = self.labels.get(case.id) or (case.meta.phase.name.value if case.meta is not None else "probe")
@@ -537,6 +541,16 @@ def _draw(strategy: Any, seed: int) -> Any:
 
     pick()
     return found[0]
+
+
+def _reportable_body(body: Any, content: bytes | None) -> Any:
+    """The sent body as a JSON value for reports; raw (non-JSON) payloads as their text."""
+    if content is None or _not_set(body):
+        return None
+    if isinstance(body, bytes | bytearray):
+        # Schemathesis sends raw bytes for some negative cases (e.g. a body that is not JSON at all).
+        return redact(content.decode("utf-8", "replace"))
+    return redact_value(body)
 
 
 def _clip(text: str, limit: int = 200) -> str:

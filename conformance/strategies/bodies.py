@@ -156,7 +156,7 @@ def _object_values(
 ) -> SearchStrategy[dict[str, Any]]:
     properties: Mapping[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", ()))
-    strategies = {name: overrides.get(name) or _values(sub, kit) for name, sub in properties.items()}
+    strategies = {name: overrides[name] if name in overrides else _values(sub, kit) for name, sub in properties.items()}
     extra = schema.get("additionalProperties", True)
     if isinstance(extra, Mapping) and extra:
         # Declared extra keys: a few, valid by their own schema, never shadowing a declared property.
@@ -253,7 +253,7 @@ def request_bodies(
 def _negative_bodies(schema: Schema, kit: _Kit, overrides: Mapping[str, SearchStrategy[Any]]) -> SearchStrategy[Any]:
     properties: Mapping[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", ()))
-    valid = {name: overrides.get(name) or _values(sub, kit) for name, sub in properties.items()}
+    valid = {name: overrides[name] if name in overrides else _values(sub, kit) for name, sub in properties.items()}
     options: list[SearchStrategy[Any]] = []
     for name, sub in properties.items():
         broken = _violations(sub, kit)
