@@ -245,7 +245,7 @@ class VendorRunner:
                 break
             # A phase with no case for this operation (e.g. the spec has no examples) is skipped by Hypothesis.
             # Our large explicit bodies make Hypothesis warn about the size of their repr, which nothing prints.
-            with contextlib.suppress(unittest.SkipTest), warnings.catch_warnings():
+            with contextlib.suppress(unittest.SkipTest), warnings.catch_warnings(), _without_local_constants():
                 warnings.simplefilter("ignore", HypothesisWarning)
                 if mode is HypothesisTestMode.FUZZING:
                     self._fuzzing_test(operation, test)()
@@ -515,6 +515,37 @@ class VendorRunner:
             created_resources=self.created,
             coverage={label: record.to_dict()["fields"] for label, record in sorted(self.coverage.items())},
         )
+
+
+@contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """Generation that depends on the seed only, not on which local modules happen to be imported.
+
+    Hypothesis (6.131+) mixes literals from every imported non-site-packages module into what it draws,
+    and rescans whenever `sys.modules` grows. Which of our modules (or a user's conftest) are loaded
+    differs between `--vendor a` and `--vendor a --vendor b`, between `-n 0` and `-n 2`, and between
+    installs, so the same seed gave different cases. No public setting turns the pool off, so it is
+    emptied here for the duration of our generation and restored afterwards.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # a Hypothesis without the pool: nothing to pin
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if original is None or cache is None:
+        yield
+        return
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.clear()
 
 
 def _with_body(case: Any, body: Any) -> Any:
