@@ -16,6 +16,7 @@ import jsonschema
 import schemathesis
 from schemathesis.core.failures import Failure
 
+from conformance.redact import redact_clipped
 from conformance.vendors import Profile
 
 OUR_CHECKS = ("round_trip", "unique_ids", "timestamps", "defaults_applied", "unknown_resource")
@@ -149,7 +150,7 @@ def _valid(value: Any, schema: dict[str, Any]) -> bool:
 
 def _short(value: Any, limit: int = 300) -> str:
     text = json.dumps(value, ensure_ascii=True)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+    return redact_clipped(text, limit, f"... ({len(text)} chars)")
 
 
 @schemathesis.check

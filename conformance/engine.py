@@ -35,7 +35,7 @@ from schemathesis.generation.overrides import Override
 
 from conformance import checks as our_checks
 from conformance.coverage import CoverageRecord
-from conformance.redact import redact, redact_headers, redact_value
+from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
 from conformance.strategies import Mode, coverage_bodies, request_bodies
 from conformance.transport import (
@@ -431,8 +431,9 @@ class VendorRunner:
             self.created += 1
         exchange.status = response.status_code
         exchange.response_headers = redact_headers(dict(response.headers))
-        text = response.content[:MAX_BODY_IN_REPORT].decode("utf-8", "replace")
-        exchange.response_body = redact(text + ("..." if len(response.content) > MAX_BODY_IN_REPORT else ""))
+        # Redacted before it is cut, so a secret straddling the cut cannot leave its head behind.
+        window = response.content[: MAX_BODY_IN_REPORT + 4 * max(map(len, secrets()), default=0)]
+        exchange.response_body = redact_clipped(window.decode("utf-8", "replace"), MAX_BODY_IN_REPORT)
         exchange.elapsed = round(response.elapsed.total_seconds(), 4)
         if CAP_HEADER in response.headers:
             cap = response.headers[CAP_HEADER]

@@ -29,7 +29,7 @@ import schemathesis
 from conformance import __version__
 from conformance.engine import ALL_CHECKS, OperationOutcome, RunOptions, VendorRunner
 from conformance.errors import UsageError
-from conformance.redact import register_secret
+from conformance.redact import redact, register_secret
 from conformance.results import CheckResult, RunResult, VendorRun
 from conformance.transport import (
     BUDGET_NOTE,
@@ -125,9 +125,12 @@ def _settings(config: pytest.Config) -> Settings:
     target = opt("--target-url")
     if target is not None:
         parts = urlsplit(target)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        # Credentials in the URL (https://user:secret@host) are secrets like the token.
+        # A lone user part (https://TOKEN@host) is the secret itself.
+        register_secret(parts.password if parts.password is not None else parts.username)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise pytest.UsageError(
-                f"--target-url {target!r}: expected an http(s) URL such as https://api.example.test"
+                redact(f"--target-url {target!r}: expected an http(s) URL such as https://api.example.test")
             )
     seed = opt("--seed")
     if seed is None:
@@ -239,7 +242,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     settings: Settings = config._conformance_settings  # type: ignore[attr-defined]
-    target = settings.target_url or "embedded reference mock"
+    target = redact(settings.target_url or "embedded reference mock")
     vendors = ", ".join(p.key for p in settings.profiles)
     return [f"conformance: vendors={vendors} target={target} seed={settings.seed} max-examples={settings.max_examples}"]
 
@@ -396,7 +399,8 @@ def _preflight(url: str, timeout: float, verify: bool | str) -> None:
             return
         except (OSError, ssl.SSLError) as exc:
             last = exc
-    raise pytest.UsageError(f"conformance: cannot reach {parts.scheme}://{parts.netloc}: {_reason(last)}")
+    shown = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")  # never the URL's credentials
+    raise pytest.UsageError(redact(f"conformance: cannot reach {shown}: {_reason(last)}"))
 
 
 def _reason(exc: Exception | None) -> str:

@@ -7,10 +7,12 @@ string that reaches a report, a log line or the terminal goes through `redact`.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
 SENSITIVE_HEADERS = frozenset(
@@ -25,7 +27,17 @@ def register_secret(value: str | None) -> None:
     """Remember a secret, and the forms it takes on the wire, so that `redact` removes it."""
     if not value:
         return
-    forms = {value, json.dumps(value)[1:-1]}  # as sent, and as it appears inside a JSON string
+    escaped = json.dumps(value)[1:-1]
+    forms = {
+        value,
+        escaped,  # inside a JSON string
+        escaped.replace("/", "\\/"),  # JSON encoders that escape slashes
+        json.dumps(escaped)[1:-1],  # JSON inside a JSON string (an echoed error body)
+        quote(value, safe=""),  # in a URL or a form
+        quote_plus(value, safe=""),
+        base64.b64encode(value.encode()).decode().rstrip("="),  # a proxy or server logging it as basic auth
+        base64.urlsafe_b64encode(value.encode()).decode().rstrip("="),
+    }
     with _lock:
         _secrets.update(f for f in forms if len(f) >= 4)  # a 1-3 char "secret" would redact half the report
 
@@ -47,6 +59,13 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
         if value in text:
             text = text.replace(value, REDACTED)
     return text
+
+
+def redact_clipped(text: str, limit: int, marker: str = "...") -> str:
+    """`text` redacted, then cut to `limit` characters: never cut first, or a secret that straddles
+    the cut would leave its head behind."""
+    text = redact(text)
+    return text if len(text) <= limit else text[:limit] + marker
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:

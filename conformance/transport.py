@@ -236,7 +236,9 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _origin(url: httpx.URL) -> str:
-    return f"{url.scheme}://{url.netloc.decode()}"
+    """scheme://host[:port], without any credentials the URL carries."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
 
 
 def _cause(exc: BaseException) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -18,6 +21,22 @@ LEAKY_RUNS = [
 ]
 
 
+# A JWT-sized token with characters that JSON, URLs and base64 each spell differently; longer than any
+# cut a report makes, so a secret straddling a cut is exercised too.
+LONG_SECRET = "eyJhbGciOi/JIUzI1+NiJ9." + "Zq8-w/Xy+4_" * 30 + ".sig/nature+=end"
+
+
+def forms(secret: str) -> dict[str, str]:
+    """The spellings a secret takes on the wire and in files, and its head (a leak cut short)."""
+    return {
+        "raw": secret,
+        "head": secret[:24],
+        "json": json.dumps(secret)[1:-1],
+        "url": quote(secret, safe=""),
+        "base64": base64.b64encode(secret.encode()).decode().rstrip("="),
+    }
+
+
 def occurrences(root: Path, needle: str) -> list[str]:
     found = []
     for path in root.rglob("*"):
@@ -26,10 +45,24 @@ def occurrences(root: Path, needle: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(("mutant", "vendors"), LEAKY_RUNS, ids=[m for m, _ in LEAKY_RUNS])
-def test_the_token_appears_nowhere(tmp_path: Path, mutant: str, vendors: list[str]) -> None:
+def leaks(secret: str, reports: Path, cache: Path, output: str) -> list[str]:
+    found = []
+    for name, needle in forms(secret).items():
+        found += [f"{name} in {path}" for path in occurrences(reports, needle) + occurrences(cache, needle)]
+        if needle in output:
+            found.append(f"{name} in the terminal output")
+    return found
+
+
+RUNS = [(mutant, vendors, SECRET) for mutant, vendors in LEAKY_RUNS] + [
+    ("leaks-request-headers", ["seekrflow", "andibase"], LONG_SECRET)
+]
+
+
+@pytest.mark.parametrize(("mutant", "vendors", "secret"), RUNS, ids=[f"{m}-{len(s)}-char-token" for m, _, s in RUNS])
+def test_the_token_appears_nowhere(tmp_path: Path, mutant: str, vendors: list[str], secret: str) -> None:
     reports, cache = tmp_path / "reports", tmp_path / "cache"
-    with mock_target(vendors, mutant=mutant, tokens=[SECRET]) as target:
+    with mock_target(vendors, mutant=mutant, tokens=[secret]) as target:
         run = run_suite(
             reports,
             "-p",
@@ -39,16 +72,27 @@ def test_the_token_appears_nowhere(tmp_path: Path, mutant: str, vendors: list[st
             "-rA",
             target=target,
             vendors=vendors,
-            env={"CONFORMANCE_TOKEN": SECRET},
+            env={"CONFORMANCE_TOKEN": secret},
         )
     assert run.returncode == 1, run.stdout[-3000:]
     assert run.report is not None
     assert list(reports.iterdir()), "reports were written"
     assert cache.is_dir(), "pytest's cache was written"
-    assert occurrences(reports, SECRET) == []
-    assert occurrences(cache, SECRET) == []
-    assert SECRET not in run.stdout and SECRET not in run.stderr
+    assert leaks(secret, reports, cache, run.stdout + run.stderr) == []
     assert "[REDACTED]" in (reports / "conformance.json").read_text()
+
+
+def test_credentials_in_the_target_url_are_secrets_too(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a free port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    target = f"http://conformance:{SECRET}@127.0.0.1:{port}"
+    run = run_suite(tmp_path, "--request-timeout", "1", target=target, vendors=["watsonx"])
+    assert run.returncode == 4
+    assert f"cannot reach http://127.0.0.1:{port}: connection refused" in run.stderr
+    assert leaks(SECRET, tmp_path, tmp_path, run.stdout + run.stderr) == []
 
 
 def test_the_leaky_mutant_really_echoes_the_token(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def terminal_summary(run: RunResult) -> list[str]:
     ]
     lines += [f"warning: {w}" for w in run.warnings]
     if not checks:
-        return [redact(_clip(line)) for line in lines]
+        return [_clip(redact(line)) for line in lines]
     lines.append("legend: " + "  ".join(f"{SYMBOLS[o]} {OUTCOME_LABELS[o]}" for o in OUTCOMES))
     lines += _wrap("checks: ", [f"{i} {c}" for i, c in enumerate(checks, 1)])
     width = max(len(v.vendor) for v in vendors)
@@ -90,4 +90,4 @@ def terminal_summary(run: RunResult) -> list[str]:
             if result.outcome in FAILING_OUTCOMES:
                 where = f"{result.check} on {result.operation}" if multi else result.check
                 lines.append(f"  {result.outcome.upper()} {vendor.vendor}: {where}: {failure_summary(result)}")
-    return [redact(_clip(line)) for line in lines]
+    return [_clip(redact(line)) for line in lines]
