@@ -68,9 +68,10 @@ ALL_CHECKS = BUILTIN_CHECKS + our_checks.OUR_CHECKS + TRANSPORT_CHECKS
 CREDENTIAL_REFUSALS = frozenset({401, 403})
 AUTH_AWARE_CHECKS = frozenset({"status_code_conformance", "positive_data_acceptance"})
 MAX_BODY_IN_REPORT = 4000
-CREATING_METHODS = frozenset({"POST", "PUT"})
 RATE_LIMITED = 429
 PROBES_PER_OPERATION = 3
+UNREACHABLE_NOTE = "the target became unreachable"
+INTERRUPTED_NOTE = "the run was interrupted"
 
 
 @dataclass
@@ -103,6 +104,9 @@ class OperationOutcome:
     cases: int
     stopped: str | None = None  # why the run stopped early
     dry_run: bool = False
+    created: int = 0  # 2xx answers to creating requests: resources left on the target
+    coverage: dict[str, Any] = field(default_factory=dict)  # per request field: what the sent bodies exercised
+    unreachable: bool = False  # the target could no longer be reached: the run must stop
 
     def results(self, vendor: str, checks: tuple[str, ...]) -> list[CheckResult]:
         out = []
@@ -125,10 +129,17 @@ class OperationOutcome:
                     outcome=outcome,  # type: ignore[arg-type]
                     cases=tally.cases,
                     failures=failures,
-                    note=(self.stopped or "dry run: nothing was sent") if outcome == "not_reached" else None,
+                    note=self._note(outcome),
                 )
             )
         return out
+
+    def _note(self, outcome: str) -> str | None:
+        if outcome == "not_reached":
+            return self.stopped or "dry run: nothing was sent"
+        if self.stopped and outcome in ("passed", "failed"):
+            return f"judged only the cases sent before the run stopped: {self.stopped}"
+        return None
 
 
 class VendorRunner:
@@ -149,7 +160,7 @@ class VendorRunner:
         self.options = options
         self.schema = self._load_schema()
         self.context = our_checks.VendorContext(profile=profile)
-        self.created = 0  # 2xx answers to creating requests: resources left on the target
+        self.partial: OperationOutcome | None = None  # what an interrupted operation had done
         self.planned: dict[str, list[str]] = {}  # --dry-run: per operation, the cases that would have been sent
         self.labels: dict[str, str] = {}  # case id -> phase label, for our coverage cases
         self.coverage: dict[str, CoverageRecord] = {}  # per operation: what the sent bodies exercised
@@ -214,6 +225,7 @@ class VendorRunner:
         label = operation.label
         tallies: dict[str, _CheckTally] = {name: _CheckTally() for name in self.options.checks}
         state: dict[str, Any] = {"cases": 0, "stopped": None, "error": None}
+        created_before = self.transport.stats.created
         contexts: dict[str | None, CheckContext] = {}
 
         def context(phase: Any) -> CheckContext:
@@ -236,28 +248,47 @@ class VendorRunner:
                 return
             try:
                 self._exercise(case, tallies, context, state)
-            except (BudgetExhausted, TargetUnreachable) as exc:
+            except BudgetExhausted as exc:
                 state["stopped"] = str(exc)
                 state["error"] = exc
+            except TargetUnreachable as exc:
+                state["stopped"] = f"{UNREACHABLE_NOTE}: {exc}"
+                state["error"] = exc
 
-        for mode in (HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING):
-            if state["stopped"]:
-                break
-            # A phase with no case for this operation (e.g. the spec has no examples) is skipped by Hypothesis.
-            # Our large explicit bodies make Hypothesis warn about the size of their repr, which nothing prints.
-            with contextlib.suppress(unittest.SkipTest), warnings.catch_warnings(), _without_local_constants():
-                warnings.simplefilter("ignore", HypothesisWarning)
-                if mode is HypothesisTestMode.FUZZING:
-                    self._fuzzing_test(operation, test)()
-                else:
-                    self._hypothesis_test(operation, test, mode)()
-        if not state["stopped"]:
-            self._probe_unknown_resources(operation, tallies, context, state)
-        if isinstance(state["error"], TargetUnreachable):
-            raise state["error"]
-        return OperationOutcome(
-            label=label, tallies=tallies, cases=state["cases"], stopped=state["stopped"], dry_run=self.options.dry_run
-        )
+        def outcome() -> OperationOutcome:
+            record = self.coverage.get(label)
+            return OperationOutcome(
+                label=label,
+                tallies=tallies,
+                cases=state["cases"],
+                stopped=state["stopped"],
+                dry_run=self.options.dry_run,
+                created=self.transport.stats.created - created_before,
+                coverage=record.to_dict()["fields"] if record is not None else {},
+                unreachable=isinstance(state["error"], TargetUnreachable),
+            )
+
+        self.partial = None
+        try:
+            for mode in (HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING):
+                if state["stopped"]:
+                    break
+                # A phase with no case for this operation (e.g. the spec has no examples) is skipped by Hypothesis.
+                # Our large explicit bodies make Hypothesis warn about the size of their repr, which nothing prints.
+                with contextlib.suppress(unittest.SkipTest), warnings.catch_warnings(), _without_local_constants():
+                    warnings.simplefilter("ignore", HypothesisWarning)
+                    if mode is HypothesisTestMode.FUZZING:
+                        self._fuzzing_test(operation, test)()
+                    else:
+                        self._hypothesis_test(operation, test, mode)()
+            if not state["stopped"]:
+                self._probe_unknown_resources(operation, tallies, context, state)
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: keep what ran (and the threads it created) for the reports, then stop.
+            state["stopped"] = INTERRUPTED_NOTE
+            self.partial = outcome()
+            raise
+        return outcome()
 
     def _settings(self, operation: Any, phase: str | None) -> hypothesis.settings:
         """Schemathesis's settings for the phase; no shrinking or replay (the test never fails), no deadline."""
@@ -380,8 +411,12 @@ class VendorRunner:
             our_checks.mark_missing_resource(case, ", ".join(f"{k}={v!r}" for k, v in missing.items()))
             try:
                 self._exercise(case, tallies, context, state, only=("unknown_resource", "not_a_server_error"))
-            except (BudgetExhausted, TargetUnreachable) as exc:
+            except BudgetExhausted as exc:
                 state["stopped"] = str(exc)
+                state["error"] = exc
+                return
+            except TargetUnreachable as exc:
+                state["stopped"] = f"{UNREACHABLE_NOTE}: {exc}"
                 state["error"] = exc
                 return
 
@@ -427,8 +462,6 @@ class VendorRunner:
         for name in TRANSPORT_CHECKS:
             if name in tallies:
                 tallies[name].cases += 1
-        if 200 <= response.status_code < 300 and method in CREATING_METHODS:
-            self.created += 1
         exchange.status = response.status_code
         exchange.response_headers = redact_headers(dict(response.headers))
         # Redacted before it is cut, so a secret straddling the cut cannot leave its head behind.
@@ -513,8 +546,6 @@ class VendorRunner:
             spec_title=str(info.get("title", "")),
             spec_version=str(info.get("version", "")),
             target_url=redact(self.base_url),
-            created_resources=self.created,
-            coverage={label: record.to_dict()["fields"] for label, record in sorted(self.coverage.items())},
         )
 
 

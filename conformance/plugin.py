@@ -27,7 +27,14 @@ import pytest
 import schemathesis
 
 from conformance import __version__
-from conformance.engine import ALL_CHECKS, OperationOutcome, RunOptions, VendorRunner
+from conformance.engine import (
+    ALL_CHECKS,
+    INTERRUPTED_NOTE,
+    UNREACHABLE_NOTE,
+    OperationOutcome,
+    RunOptions,
+    VendorRunner,
+)
 from conformance.errors import UsageError
 from conformance.redact import redact, register_secret
 from conformance.results import CheckResult, RunResult, VendorRun
@@ -37,13 +44,13 @@ from conformance.transport import (
     DEFAULT_TIMEOUT,
     HttpxTransport,
     RateLimit,
-    TargetUnreachable,
 )
 from conformance.vendors import FALLBACK_TOKEN_ENV, Profile, select_vendors
 
 MOCK_TOKEN = "conformance-mock-token"
 RESULT_PROPERTY = "conformance_result"
 VENDOR_PROPERTY = "conformance_vendor"
+OPERATION_PROPERTY = "conformance_operation"
 PLANNED_PROPERTY = "conformance_planned"
 SUITE_ARG = "conformance_check"
 
@@ -192,6 +199,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config._conformance_settings = _settings(config)  # type: ignore[attr-defined]
     config._conformance_collected: list[CheckResult] = []  # type: ignore[attr-defined,misc]
     config._conformance_vendor_runs: dict[str, VendorRun] = {}  # type: ignore[attr-defined,misc]
+    config._conformance_operations: dict[tuple[str, str], dict[str, Any]] = {}  # type: ignore[attr-defined,misc]
     config._conformance_planned: list[str] = []  # type: ignore[attr-defined,misc]
     config._conformance_session = None  # type: ignore[attr-defined]
     _CONFIG["config"] = config
@@ -259,6 +267,8 @@ class ConformanceSession:
         self.stack = ExitStack()
         self.lock = threading.Lock()
         self.outcomes: dict[tuple[str, str], OperationOutcome] = {}
+        self.errors: dict[tuple[str, str], BaseException] = {}
+        self.unreachable: str | None = None  # set once the target could not be reached: nothing more is sent
         self.runners: dict[str, VendorRunner] = {}
         self.transport = HttpxTransport(
             timeout=self.settings.request_timeout,
@@ -305,21 +315,34 @@ class ConformanceSession:
     def outcome(self, vendor: str, label: str) -> OperationOutcome:
         with self.lock:
             key = (vendor, label)
+            if key in self.errors:
+                # Run once: an operation whose run crashed is not re-sent for each of its check items.
+                raise RuntimeError(f"the run of {vendor} {label} failed (see its first item): {self.errors[key]!r}")
             if key not in self.outcomes:
+                if self.unreachable is not None:
+                    self.outcomes[key] = OperationOutcome(label=label, tallies={}, cases=0, stopped=self.unreachable)
+                    return self.outcomes[key]
                 runner = self.runner(vendor)
                 operation = next(op for op in runner.operations() if op.label == label)
                 try:
                     self.outcomes[key] = runner.run_operation(operation)
-                except TargetUnreachable as exc:
-                    pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+                except KeyboardInterrupt:
+                    if runner.partial is not None:
+                        self._keep_partial(vendor, runner.partial)
+                    raise
+                except Exception as exc:
+                    self.errors[key] = exc
+                    raise
+                if self.outcomes[key].unreachable:
+                    self.unreachable = self.outcomes[key].stopped
             return self.outcomes[key]
 
-    def vendor_run(self, vendor: str) -> VendorRun:
-        runner = self.runner(vendor)
-        run = runner.vendor_run()
-        run.operations = [label for (v, label) in self.outcomes if v == vendor]
-        run.cases = sum(o.cases for (v, _), o in self.outcomes.items() if v == vendor)
-        return run
+    def _keep_partial(self, vendor: str, partial: OperationOutcome) -> None:
+        """An interrupted operation's results go straight into the run, since its items never finish."""
+        config = self.config
+        config._conformance_collected.extend(partial.results(vendor, ALL_CHECKS))  # type: ignore[attr-defined]
+        _merge_vendor(config, self.runner(vendor).vendor_run())
+        _merge_operation(config, _operation_record(vendor, partial))
 
     def close(self) -> None:
         self.stack.close()
@@ -423,7 +446,8 @@ def conformance_check(request: pytest.FixtureRequest) -> Iterator[CheckResult]:
     outcome = session.outcome(vendor, label)
     [result] = outcome.results(vendor, (check,))
     request.node.user_properties.append((RESULT_PROPERTY, json.dumps(_asdict(result))))
-    request.node.user_properties.append((VENDOR_PROPERTY, json.dumps(_asdict(session.vendor_run(vendor)))))
+    request.node.user_properties.append((VENDOR_PROPERTY, json.dumps(_asdict(session.runner(vendor).vendor_run()))))
+    request.node.user_properties.append((OPERATION_PROPERTY, json.dumps(_operation_record(vendor, outcome))))
     if check == ALL_CHECKS[0] and session.settings.dry_run:
         planned = session.runner(vendor).planned.get(label, [])
         request.node.user_properties.append((PLANNED_PROPERTY, json.dumps(planned)))
@@ -524,14 +548,31 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         elif name == PLANNED_PROPERTY:
             config._conformance_planned.extend(json.loads(value))  # type: ignore[attr-defined]
         elif name == VENDOR_PROPERTY:
-            run = VendorRun(**json.loads(value))
-            known = config._conformance_vendor_runs.get(run.vendor)  # type: ignore[attr-defined]
-            if known is None:
-                config._conformance_vendor_runs[run.vendor] = run  # type: ignore[attr-defined]
-            else:
-                known.operations = sorted(set(known.operations) | set(run.operations))
-                known.cases = max(known.cases, run.cases)
-                known.created_resources = max(known.created_resources, run.created_resources)
+            _merge_vendor(config, VendorRun(**json.loads(value)))
+        elif name == OPERATION_PROPERTY:
+            _merge_operation(config, json.loads(value))
+
+
+def _operation_record(vendor: str, outcome: OperationOutcome) -> dict[str, Any]:
+    """What one operation's run adds to its vendor's totals; every check item of it carries the same."""
+    return {
+        "vendor": vendor,
+        "operation": outcome.label,
+        "cases": outcome.cases,
+        "created": outcome.created,
+        "coverage": outcome.coverage,
+    }
+
+
+def _merge_vendor(config: pytest.Config, run: VendorRun) -> None:
+    """A vendor's run metadata, from any item (or worker) that has it."""
+    config._conformance_vendor_runs.setdefault(run.vendor, run)  # type: ignore[attr-defined]
+
+
+def _merge_operation(config: pytest.Config, record: dict[str, Any]) -> None:
+    """Per-operation totals, once per operation whichever item or xdist worker reports them."""
+    operations: dict[tuple[str, str], dict[str, Any]] = config._conformance_operations  # type: ignore[attr-defined]
+    operations.setdefault((record["vendor"], record["operation"]), record)
 
 
 def _copy_from_json(value: str) -> CheckResult:
@@ -563,7 +604,17 @@ def build_run(config: pytest.Config, *, interrupted: bool = False) -> RunResult:
             ALL_CHECKS.index(r.check) if r.check in ALL_CHECKS else 99,
         ),
     )
+    if interrupted:
+        results = _with_unreached(config, results, INTERRUPTED_NOTE)
     vendors = sorted(config._conformance_vendor_runs.values(), key=lambda v: order.get(v.vendor, 99))  # type: ignore[attr-defined]
+    operations: dict[tuple[str, str], dict[str, Any]] = config._conformance_operations  # type: ignore[attr-defined]
+    for vendor in vendors:
+        mine = sorted((label, record) for (key, label), record in operations.items() if key == vendor.vendor)
+        vendor.operations = [label for label, _ in mine]
+        vendor.cases = sum(record["cases"] for _, record in mine)
+        vendor.created_resources = sum(record["created"] for _, record in mine)
+        vendor.coverage = {label: record["coverage"] for label, record in mine if record["coverage"]}
+    unreachable = sorted({r.note or "" for r in results if (r.note or "").startswith(UNREACHABLE_NOTE)})
     run = RunResult(
         tool_version=__version__,
         schemathesis_version=schemathesis.__version__ if hasattr(schemathesis, "__version__") else _st_version(),
@@ -572,11 +623,25 @@ def build_run(config: pytest.Config, *, interrupted: bool = False) -> RunResult:
         finished_at=datetime.now(UTC).isoformat(),
         interrupted=interrupted,
         budget_exhausted=any(r.outcome == "not_reached" and (r.note or "").startswith(BUDGET_NOTE) for r in results),
-        warnings=list(settings.warnings),
+        warnings=list(settings.warnings) + [str(note) for note in unreachable],
         vendors=list(vendors),
         results=results,
     )
     return apply_baseline(run, _entries_for(config, results), today=date.today())
+
+
+def _with_unreached(config: pytest.Config, results: list[CheckResult], note: str) -> list[CheckResult]:
+    """`results` plus a not-reached result for every check item of the run that never reported."""
+    settings: Settings = config._conformance_settings  # type: ignore[attr-defined]
+    known = {r.key for r in results}
+    missing = [
+        CheckResult(vendor=p.key, operation=label, check=check, outcome="not_reached", note=note)
+        for p in settings.profiles
+        for label in operation_labels(p)
+        for check in ALL_CHECKS
+        if f"{p.key}::{label}::{check}" not in known
+    ]
+    return results + missing
 
 
 def _entries_for(config: pytest.Config, results: list[CheckResult]) -> list[Any]:
@@ -601,10 +666,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if config._conformance_session is not None:  # type: ignore[attr-defined]
         config._conformance_session.close()  # type: ignore[attr-defined]
-    if hasattr(config, "workerinput") or not config._conformance_collected:  # type: ignore[attr-defined]
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    if hasattr(config, "workerinput"):
+        return
+    if not config._conformance_collected and not (interrupted and _collecting_suite(config)):  # type: ignore[attr-defined]
         return
     settings: Settings = config._conformance_settings  # type: ignore[attr-defined]
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     run = build_run(config, interrupted=interrupted)
     config._conformance_run = run  # type: ignore[attr-defined]
     from conformance.reports import write_reports
@@ -617,6 +684,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         update_baseline(settings.baseline, run, existing)
     if run.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if any(w.startswith(UNREACHABLE_NOTE) for w in run.warnings) and not interrupted:
+        # Like an unreachable target at the start: a usage error, not a verdict on the target.
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -641,6 +711,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def _install_sigterm() -> None:
-    """SIGTERM stops the run like Ctrl-C, so reports of what ran are still written."""
+    """SIGTERM stops the run like Ctrl-C, so reports of what ran are still written.
+
+    SIGINT is re-armed too: a shell starts a background job with SIGINT ignored, and a run started
+    that way would otherwise ignore Ctrl-C sent to it later."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)

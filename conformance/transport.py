@@ -27,6 +27,7 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 CAP_HEADER = "x-conformance-body-capped"
 BUDGET_NOTE = "the request budget"
+CREATING_METHODS = frozenset({"POST", "PUT"})
 
 
 class BudgetExhausted(Exception):
@@ -83,6 +84,7 @@ class TransportStats:
     capped_bodies: int = 0
     retried_429: int = 0
     budget_exhausted: bool = False
+    created: int = 0  # 2xx answers to POST/PUT: resources the run left on the target
 
 
 @dataclass
@@ -203,6 +205,9 @@ class HttpxTransport:
             response.status_code, headers=headers_out, content=decoded, request=request, extensions=response.extensions
         )
         result.elapsed = timedelta(seconds=time.monotonic() - started)
+        if 200 <= result.status_code < 300 and method.upper() in CREATING_METHODS:
+            # Counted here, so Schemathesis's own probes (sent through this transport too) are included.
+            self.stats.created += 1
         return result
 
 

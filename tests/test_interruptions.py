@@ -1,0 +1,115 @@
+"""Runs that end early (the target dies, the user interrupts) still end cleanly, with complete reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine import ALL_CHECKS, INTERRUPTED_NOTE, UNREACHABLE_NOTE
+from tests.faults import CountingApp
+from tests.suite_runner import ROOT, TOKEN, mock_target
+
+
+class SlowApp(CountingApp):
+    """The reference mock, a little slow, so a run is still under way when the test acts on it."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        import asyncio
+
+        if scope["type"] == "http":
+            await asyncio.sleep(0.02)
+        await super().__call__(scope, receive, send)
+
+
+@contextmanager
+def suite_process(report_dir: Path, target: str, vendors: list[str], *extra: str) -> Iterator[subprocess.Popen[str]]:
+    command = [sys.executable, "-m", "pytest", str(ROOT / "suite"), "-p", "no:cacheprovider", "-q"]
+    command += ["--seed", "1", "--request-timeout", "2", "--report-dir", str(report_dir), "--target-url", target]
+    for vendor in vendors:
+        command += ["--vendor", vendor]
+    env = {**os.environ, "CONFORMANCE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    proc = subprocess.Popen(
+        [*command, *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def wait_for_requests(app: CountingApp, count: int, proc: subprocess.Popen[str]) -> None:
+    """Until the server has seen `count` requests (bounded, so a broken run cannot hang the self-tests)."""
+    for _ in range(1200):
+        if app.requests >= count:
+            return
+        assert proc.poll() is None, "the suite ended before the test could act on it"
+        time.sleep(0.05)
+    raise AssertionError(f"the server saw only {app.requests} requests")
+
+
+def slow_counting(apps: list[CountingApp]) -> Any:
+    def wrap(app: Any) -> CountingApp:
+        apps.append(SlowApp(app))
+        return apps[-1]
+
+    return wrap
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_target_that_dies_mid_run_ends_as_a_usage_error_with_reports(tmp_path: Path, workers: str) -> None:
+    vendors = ["seekrflow", "watsonx"]
+    apps: list[CountingApp] = []
+    server = mock_target(vendors, wrap=slow_counting(apps))
+    target = server.__enter__()
+    with suite_process(tmp_path, target, vendors, "-n", workers) as proc:
+        try:
+            wait_for_requests(apps[0], 30, proc)
+        finally:
+            server.__exit__(None, None, None)  # from now on every connection is refused
+        output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, output[-3000:]
+    assert "INTERNALERROR" not in output and "Traceback" not in output, output[-3000:]
+    assert f"warning: {UNREACHABLE_NOTE}: cannot reach http://127.0.0.1:" in output, output[-3000:]
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert any(w.startswith(UNREACHABLE_NOTE) for w in report["warnings"])
+    assert len(report["results"]) == len(vendors) * len(ALL_CHECKS)
+    assert any(r["outcome"] == "not_reached" for r in report["results"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_during_the_only_operation_still_writes_complete_reports(tmp_path: Path, sig: int) -> None:
+    apps: list[CountingApp] = []
+    with (
+        mock_target(["andibase"], wrap=slow_counting(apps)) as target,
+        suite_process(tmp_path, target, ["andibase"]) as proc,
+    ):
+        wait_for_requests(apps[0], 40, proc)
+        proc.send_signal(sig)
+        output, _ = proc.communicate(timeout=60)
+        created_on_the_server = apps[0].app.state.created
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert report["interrupted"] is True
+    assert len(report["results"]) == len(ALL_CHECKS)
+    notes = {r["note"] for r in report["results"] if r["outcome"] == "not_reached"}
+    assert notes <= {INTERRUPTED_NOTE}
+    judged = [r for r in report["results"] if r["outcome"] == "passed"]
+    assert judged, "what ran before the interrupt is reported"
+    assert all(INTERRUPTED_NOTE in r["note"] for r in judged)
+    [vendor] = report["vendors"]
+    # Every thread the run left behind is accounted for (one more may have been in flight).
+    assert 0 < vendor["created_resources"] <= created_on_the_server <= vendor["created_resources"] + 1
+    assert (tmp_path / "junit.xml").read_text().strip().endswith("</testsuites>")
