@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import hypothesis
@@ -83,6 +84,7 @@ class RunOptions:
     params: dict[str, str] = field(default_factory=dict)
     checks: tuple[str, ...] = ALL_CHECKS
     dry_run: bool = False
+    timestamp_skew: float | None = None  # seconds; None: the profile's, else the default
 
 
 @dataclass
@@ -159,7 +161,10 @@ class VendorRunner:
         self.transport = transport
         self.options = options
         self.schema = self._load_schema()
-        self.context = our_checks.VendorContext(profile=profile)
+        skew = options.timestamp_skew or profile.timestamp_skew_seconds
+        self.context = our_checks.VendorContext(
+            profile=profile, skew=timedelta(seconds=skew) if skew else our_checks.DEFAULT_SKEW
+        )
         self.partial: OperationOutcome | None = None  # what an interrupted operation had done
         self.planned: dict[str, list[str]] = {}  # --dry-run: per operation, the cases that would have been sent
         self.labels: dict[str, str] = {}  # case id -> phase label, for our coverage cases

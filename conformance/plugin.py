@@ -81,10 +81,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ca-bundle", default=None, help="CA bundle for a private CA")
     group.addoption("--insecure", action="store_true", help="do not verify TLS certificates (reported as a warning)")
     group.addoption(
+        "--timestamp-skew",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how far timestamps may lie from the client clock (default: the profile's, else 300)",
+    )
+    group.addoption(
         "--dry-run", action="store_true", help="list the cases that would be sent (headers redacted); send nothing"
     )
     parser.addini("conformance_baseline", "default baseline file", default="")
     parser.addini("conformance_report_dir", "default report directory", default="reports")
+    parser.addini("conformance_timestamp_skew", "default --timestamp-skew in seconds", default="")
 
 
 # ---------------------------------------------------------------- configuration
@@ -108,6 +116,7 @@ class Settings:
     max_body_bytes: int
     verify: bool | str
     dry_run: bool = False
+    timestamp_skew: float | None = None
     warnings: list[str] = field(default_factory=list)
 
     def base_url_for(self, profile: Profile) -> str | None:
@@ -168,6 +177,14 @@ def _settings(config: pytest.Config) -> Settings:
     if opt("--insecure"):
         verify = False
         warnings.append("TLS certificate verification was disabled (--insecure)")
+    skew = opt("--timestamp-skew")
+    if skew is None and config.getini("conformance_timestamp_skew"):
+        try:
+            skew = float(config.getini("conformance_timestamp_skew"))
+        except ValueError:
+            raise pytest.UsageError("conformance_timestamp_skew must be a number of seconds") from None
+    if skew is not None and skew <= 0:
+        raise pytest.UsageError("--timestamp-skew must be positive")
     max_requests = opt("--max-requests")
     if max_requests is not None and max_requests < 1:
         raise pytest.UsageError("--max-requests must be at least 1")
@@ -186,6 +203,7 @@ def _settings(config: pytest.Config) -> Settings:
         max_body_bytes=opt("--max-body-bytes") or DEFAULT_MAX_BODY,
         verify=verify,
         dry_run=opt("--dry-run"),
+        timestamp_skew=skew,
         warnings=warnings,
     )
 
@@ -306,6 +324,7 @@ class ConformanceSession:
                 max_examples=self.settings.max_examples,
                 params=self.settings.params,
                 dry_run=self.settings.dry_run,
+                timestamp_skew=self.settings.timestamp_skew,
             )
             self.runners[vendor] = VendorRunner(
                 profile, self.base_urls[vendor], self.token_for(profile), self.transport, options

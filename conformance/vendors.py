@@ -58,6 +58,7 @@ class Profile:
     echo: dict[str, str] = field(default_factory=dict)
     id_fields: tuple[str, ...] = ()
     timestamp_fields: tuple[str, ...] = ()
+    timestamp_skew_seconds: float | None = None
     known_deviations: tuple[Deviation, ...] = ()
     mock: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
@@ -117,6 +118,7 @@ def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
         echo=dict(raw.get("echo", {})),
         id_fields=tuple(fields.get("ids", ())),
         timestamp_fields=tuple(fields.get("timestamps", ())),
+        timestamp_skew_seconds=raw.get("timestamp_skew_seconds"),
         known_deviations=tuple(Deviation(**d) for d in raw.get("known_deviations", ())),
         mock=dict(raw.get("mock", {})),
         source=path,
