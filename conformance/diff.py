@@ -400,9 +400,14 @@ def _split_types(shapes: Iterable[Schema]) -> Iterator[Schema]:
 class _Resolver:
     """Local `$ref` resolution over one document, with a guard against recursive schemas."""
 
+    # Expanding mutually recursive components inlines every path through them, which grows
+    # exponentially; past this many expansions the document is refused rather than left to hang.
+    MAX_EXPANSIONS = 20_000
+
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
         self.expanding: list[str] = []
+        self.expansions = 0
 
     def lookup(self, ref: str) -> Any:
         if not ref.startswith("#"):
@@ -442,6 +447,12 @@ class _Resolver:
             if ref in self.expanding:
                 base = Schema(recursive=ref)
             else:
+                self.expansions += 1
+                if self.expansions > self.MAX_EXPANSIONS:
+                    raise UsageError(
+                        f"the schemas around {ref!r} refer to each other too densely to compare "
+                        f"(over {self.MAX_EXPANSIONS} $ref expansions)"
+                    )
                 self.expanding.append(ref)
                 try:
                     base = self.schema(self.lookup(ref))
@@ -590,8 +601,7 @@ def _fmt_types(types: frozenset[str] | None) -> str:
 
 
 def _compare(old: Schema, new: Schema, where: _Where, out: _Findings) -> None:
-    if old == new or old.recursive is not None or new.recursive is not None:
-        # a back-reference stands for a schema whose comparison is already under way further up
+    if old == new:
         return
 
     def add(rule: str, message: str, at: _Where = where) -> None:
@@ -600,6 +610,25 @@ def _compare(old: Schema, new: Schema, where: _Where, out: _Findings) -> None:
     request = where.side == "request"
     subject = where.subject()
     was_nullable, is_nullable = old.admits_null(), new.admits_null()
+    if old.recursive is not None or new.recursive is not None:
+        # A back-reference stands for a schema whose comparison is already under way further up: what
+        # is left to compare here is whether it still points at the same schema, and its nullability.
+        was_nullable, is_nullable = old.nullable or was_nullable, new.nullable or is_nullable
+        if was_nullable != is_nullable:
+            gained = is_nullable
+            if request:
+                rule = "became-nullable" if gained else "became-not-nullable"
+                add(rule, f"{subject} now accepts null" if gained else f"{subject} no longer accepts null")
+            else:
+                add(
+                    "became-nullable" if gained else "became-not-nullable",
+                    f"{subject} may now be null" if gained else f"{subject} is no longer null",
+                )
+        if old.recursive != new.recursive:
+            before = f"the recursive reference {old.recursive}" if old.recursive else "a schema"
+            after = f"the recursive reference {new.recursive}" if new.recursive else "a different schema"
+            add("schema-changed", f"{subject}: {before} became {after}; review by hand")
+        return
     if was_nullable != is_nullable:
         if request:
             add(
@@ -1182,7 +1211,22 @@ def load_spec(path: str) -> dict[str, Any]:
         raise UsageError(f"spec {path} is not OpenAPI 3.0/3.1 ({found})")
     if "paths" in doc and not isinstance(doc["paths"], dict):
         raise UsageError(f"spec {path}: 'paths' must be a mapping")
+    _validate(doc, path)
     return doc
+
+
+def _validate(doc: dict[str, Any], path: str) -> None:
+    """A one-line UsageError for a document that is not valid OpenAPI (openapi-spec-validator)."""
+    from openapi_spec_validator import validate
+
+    try:
+        validate(doc)
+    except Exception as exc:  # the validator's errors (jsonschema, referencing, its own) share no base class
+        lines = str(getattr(exc, "message", exc)).strip().splitlines() or [type(exc).__name__]
+        message = lines[0]
+        where = getattr(exc, "json_path", None)
+        at = f" at {where}" if where and where != "$" else ""
+        raise UsageError(f"spec {path} is not a valid OpenAPI document{at}: {message[:200]}") from None
 
 
 def run_diff(old_path: str, new_path: str, fmt: str) -> tuple[str, int]:
@@ -1194,6 +1238,9 @@ def run_diff(old_path: str, new_path: str, fmt: str) -> tuple[str, int]:
         changes = diff_specs(old, new)
     except UsageError as exc:
         raise UsageError(f"{old_path} / {new_path}: {exc}") from None
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        # load_spec validated both documents; this is a shape the validator let through.
+        raise UsageError(f"{old_path} / {new_path}: cannot compare these documents ({exc})") from None
     return render(changes, fmt, old_path, new_path), 1 if any(c.severity == "breaking" for c in changes) else 0
 
 

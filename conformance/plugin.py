@@ -221,6 +221,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config._conformance_planned: list[str] = []  # type: ignore[attr-defined,misc]
     config._conformance_session = None  # type: ignore[attr-defined]
     _CONFIG["config"] = config
+    settings: Settings = config._conformance_settings  # type: ignore[attr-defined]
+    if settings.baseline_update and settings.baseline is None:
+        raise pytest.UsageError("--baseline-update needs a baseline file: --baseline FILE or ini conformance_baseline")
+    # A bad baseline is a usage error before anything is sent, not after the first operation ran.
+    _baseline_entries(config)
     _install_sigterm()
 
 
@@ -486,16 +491,16 @@ def _baseline_entries(config: pytest.Config) -> list[Any]:
     from conformance.baseline import entries_from_profiles, load_baseline
 
     settings: Settings = config._conformance_settings  # type: ignore[attr-defined]
-    entries = list(entries_from_profiles(settings.profiles))
-    if settings.baseline is not None and settings.baseline.exists() and not settings.baseline_update:
-        try:
-            entries += load_baseline(settings.baseline)
-        except UsageError as exc:
-            pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
-    elif settings.baseline is not None and not settings.baseline.exists() and not settings.baseline_update:
-        pytest.exit(
-            f"conformance: baseline file {settings.baseline} does not exist", returncode=pytest.ExitCode.USAGE_ERROR
-        )
+    try:
+        entries = list(entries_from_profiles(settings.profiles))
+        if settings.baseline is not None and settings.baseline.exists():
+            from_file = load_baseline(settings.baseline)  # validated even when it is about to be rewritten
+            if not settings.baseline_update:
+                entries += from_file
+        elif settings.baseline is not None and not settings.baseline_update:
+            raise UsageError(f"baseline file {settings.baseline} does not exist")
+    except UsageError as exc:
+        raise pytest.UsageError(f"conformance: {exc}") from None
     config._conformance_baseline_entries = entries  # type: ignore[attr-defined]
     return entries
 

@@ -100,10 +100,33 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
         (["--target-url", "ftp://x"], "expected an http(s) URL"),
         (["--rate-limit", "fast"], "invalid --rate-limit"),
         (["--max-examples", "0"], "--max-examples must be at least 1"),
+        (["--timestamp-skew", "0"], "--timestamp-skew must be positive"),
+        (["--baseline-update"], "--baseline-update needs a baseline file"),
+        (["--baseline", str(tmp_path / "missing.toml")], "does not exist"),
     ):
         run = run_suite(tmp_path, *args, vendors=["seekrflow"])
         assert run.returncode == pytest.ExitCode.USAGE_ERROR, args
         assert message in run.stderr
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_malformed_baseline_is_one_line_before_anything_is_sent(tmp_path: Path, workers: str) -> None:
+    from tests.faults import CountingApp
+
+    bad = tmp_path / "baseline.toml"
+    bad.write_text("[[accepted]\nvendor = ")
+    apps: list[CountingApp] = []
+
+    def wrap(app: object) -> CountingApp:
+        apps.append(CountingApp(app))
+        return apps[-1]
+
+    with mock_target(["seekrflow"], wrap=wrap) as target:
+        run = run_suite(tmp_path, "--baseline", str(bad), "-n", workers, target=target, vendors=["seekrflow"])
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "is not valid TOML" in one_clear_line(run.stderr)
+    assert "INTERNALERROR" not in run.stdout
+    assert apps[0].requests == 0
 
 
 def test_conformance_run_wraps_pytest(tmp_path: Path) -> None:

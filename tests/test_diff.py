@@ -571,6 +571,40 @@ def test_recursive_schemas_terminate_and_still_compare() -> None:
     assert diff_specs(loop, loop) == []
 
 
+def _tree(items: Json) -> Json:
+    node = obj({"name": S, "children": {"type": "array", "items": items}})
+    return spec(body={"$ref": "#/components/schemas/Node"}, components={"Node": node})
+
+
+NODE: Json = {"$ref": "#/components/schemas/Node"}
+
+
+@pytest.mark.parametrize(
+    ("old_items", "new_items", "expected"),
+    [
+        (NODE, S, {("request-schema-changed", "warning")}),
+        ({"anyOf": [NODE, {"type": "null"}]}, NODE, {("request-became-not-nullable", "breaking")}),
+        (NODE, {"anyOf": [NODE, {"type": "null"}]}, {("request-became-nullable", "info")}),
+        ({"anyOf": [NODE, {"type": "null"}]}, {"anyOf": [{"type": "null"}, NODE]}, set()),
+    ],
+    ids=["ref-to-string", "nullability-removed", "nullability-added", "reordered"],
+)
+def test_changes_at_a_recursive_reference_are_found(old_items: Json, new_items: Json, expected: set[Any]) -> None:
+    # Regression: the comparison used to stop at any back-reference, so these all read "no changes".
+    assert findings(_tree(old_items), _tree(new_items)) == expected
+
+
+def test_densely_recursive_schemas_are_refused_not_left_to_hang() -> None:
+    # Nine components that all refer to each other: expanding every path is exponential.
+    names = [f"C{i}" for i in range(9)]
+    components = {
+        name: obj({other.lower(): {"$ref": f"#/components/schemas/{other}"} for other in names}) for name in names
+    }
+    doc = spec(body={"$ref": "#/components/schemas/C0"}, components=components)
+    with pytest.raises(UsageError, match="too densely"):
+        diff_specs(doc, copy.deepcopy(doc))
+
+
 @pytest.mark.parametrize("path", SPECS, ids=[p.parent.name for p in SPECS])
 def test_vendor_spec_against_itself(path: Path) -> None:
     doc = yaml.safe_load(path.read_text())
@@ -676,14 +710,21 @@ def test_render_empty() -> None:
         ("swagger: '2.0'\npaths: {}\n", "not OpenAPI 3.0/3.1"),
         ("openapi: 3.1.0\npaths: []\n", "'paths' must be a mapping"),
         (
-            "openapi: 3.1.0\npaths:\n  /x:\n    post:\n      requestBody:\n        content:\n"
-            "          application/json:\n            schema: {$ref: '#/components/schemas/Nope'}\n",
-            "does not resolve",
+            "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    post:\n      requestBody:\n"
+            "        content:\n          application/json:\n            schema: {$ref: '#/components/schemas/Nope'}\n"
+            "      responses: {'200': {description: ok}}\n",
+            "Nope",
+        ),
+        ("openapi: 3.1.0\npaths:\n  /x:\n    post: 5\n", "not a valid OpenAPI document"),
+        (
+            "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    parameters: 5\n"
+            "    post: {responses: {'200': {description: ok}}}\n",
+            "not a valid OpenAPI document at",
         ),
         (
-            "openapi: 3.1.0\npaths:\n  /x:\n    post:\n      requestBody:\n        content:\n"
-            "          application/json:\n            schema: {$ref: 'other.yaml#/X'}\n",
-            "only local",
+            "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    post:\n"
+            "      responses: {'200': {description: ok}}\n      security: [{a: 1}]\n",
+            "not a valid OpenAPI document",
         ),
     ],
 )
