@@ -24,6 +24,7 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
@@ -196,8 +197,22 @@ def _short(message: str) -> str:
 class VendorMock:
     """The mock of one vendor: its spec, profile, validators, and the mutant applied to it, if any."""
 
-    def __init__(self, profile: Profile, tokens: frozenset[str], prefix: str, mutant: Mutant | None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        tokens: frozenset[str],
+        prefix: str,
+        mutant: Mutant | None,
+        existing: Mapping[str, str] | None = None,
+    ) -> None:
         self.profile = profile
+        # Path resources that exist: the profile's, plus any the caller pins (e.g. the suite's --param).
+        self.existing: dict[str, set[str]] = {
+            name: set(values) for name, values in profile.mock.get("existing", {}).items()
+        }
+        for name, value in (existing or {}).items():
+            if name in self.existing:
+                self.existing[name].add(value)
         self.spec = profile.spec
         self.tokens = tokens
         self.prefix = prefix
@@ -355,7 +370,7 @@ class VendorMock:
         return "auth_error"
 
     def unknown_resource(self, path_params: Mapping[str, str]) -> bool:
-        existing = self.profile.mock.get("existing", {})
+        existing = self.existing
         return any(name in existing and value not in existing[name] for name, value in path_params.items())
 
     def problems(self, call: Call) -> list[Problem]:
@@ -571,6 +586,7 @@ def create_app(
     tokens: Iterable[str],
     mutant: str | None = None,
     prefix_by_vendor: bool | None = None,
+    existing: Mapping[str, str] | None = None,
 ) -> Starlette:
     """The reference mock for `profiles`: at the root for one vendor, else each under `/<vendor key>`.
 
@@ -592,6 +608,7 @@ def create_app(
             accepted,
             f"/{profile.key}" if prefixed else "",
             chosen if chosen is not None and profile.key in chosen.vendors else None,
+            existing,
         )
         for profile in profiles
     ]
@@ -599,13 +616,31 @@ def create_app(
     dispatcher = MockApp(vendors, app)
     # One catch-all route: matching is done on the raw path, so that a percent-encoded "/" inside a
     # path parameter stays inside that parameter.
-    app.router.routes.append(Route("/{path:path}", dispatcher.endpoint, methods=[m.upper() for m in HTTP_METHODS]))
+    app.router.routes.append(
+        Route("/{path:conformance_any}", dispatcher.endpoint, methods=[m.upper() for m in HTTP_METHODS])
+    )
     app.state.requests = 0
     app.state.created = 0
     app.state.vendors = {v.profile.key: v for v in vendors}
     app.state.mutant = chosen
     app.state.prefixed = prefixed
     return app
+
+
+class _AnyPath(Convertor[str]):
+    """Starlette's `path` convertor, but matching control characters too (`.` stops at a newline), so a
+    decoded `%0A` in a path parameter reaches the mock's own routing instead of a bare framework 404."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("conformance_any", _AnyPath())
 
 
 def mounts(app: Starlette) -> dict[str, str]:

@@ -311,7 +311,8 @@ class ConformanceSession:
         from conformance.server import running_server
 
         tokens = {p.token() or MOCK_TOKEN for p in s.profiles}
-        app = create_app(s.profiles, tokens=tokens, prefix_by_vendor=True)
+        # Resources pinned with --param exist on the embedded mock, as they would on a real target.
+        app = create_app(s.profiles, tokens=tokens, prefix_by_vendor=True, existing=s.params)
         root = self.stack.enter_context(running_server(app))
         return {p.key: f"{root.rstrip('/')}/{p.key}" for p in s.profiles}
 

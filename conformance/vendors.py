@@ -86,8 +86,13 @@ def load_spec(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"spec file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read spec file {path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise UsageError(f"spec file {path} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise UsageError(f"spec file {path} is not valid YAML{at}: {problem}") from None
     if not isinstance(data, dict):
         raise UsageError(f"spec file {path} does not hold an OpenAPI document")
     return data
@@ -100,6 +105,8 @@ def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"profile file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read profile {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"profile {path} is not valid TOML: {exc}") from None
     errors = sorted(_profile_validator().iter_errors(raw), key=lambda e: list(e.path))

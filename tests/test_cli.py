@@ -68,6 +68,32 @@ def test_malformed_profile_file(tmp_path: Path) -> None:
     assert "seekrflow.toml" in line and "invalid" in line
 
 
+@pytest.mark.parametrize(
+    ("target", "content", "expected"),
+    [
+        ("profiles/seekrflow.toml", b"\xff\xfe not utf-8", "cannot read profile"),
+        ("profiles/seekrflow.toml", None, "cannot read profile"),  # a directory where the file should be
+        ("specs/seekrflow-5.30.1/openapi.yaml", b"openapi: [3.1\n  info", "is not valid YAML at line"),
+        ("specs/seekrflow-5.30.1/openapi.yaml", b"\xff\xfe", "cannot read spec file"),
+    ],
+    ids=["profile-not-utf8", "profile-is-a-directory", "spec-bad-yaml", "spec-not-utf8"],
+)
+def test_unreadable_fixture_files_are_one_line(
+    tmp_path: Path, target: str, content: bytes | None, expected: str
+) -> None:
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(ROOT / "fixtures", fixtures)
+    path = fixtures / target
+    path.unlink()
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    proc = conformance("mock", "--vendor", "seekrflow", "--port", "0", env={"CONFORMANCE_FIXTURES": str(fixtures)})
+    assert proc.returncode == 2
+    assert expected in one_clear_line(proc.stderr)
+
+
 def test_unknown_vendor_for_the_suite_is_a_usage_error(tmp_path: Path) -> None:
     run = run_suite(tmp_path, vendors=["nope"])
     assert run.returncode == pytest.ExitCode.USAGE_ERROR
@@ -149,15 +175,19 @@ def test_conformance_run_wraps_pytest(tmp_path: Path) -> None:
     assert {v["vendor"] for v in report["vendors"]} == {"watsonx"}
 
 
-def test_mock_serves_a_valid_create(tmp_path: Path) -> None:
-    """`conformance mock --vendor andibase --port P` answers a valid create with 201."""
+@pytest.mark.parametrize("vendor_args", [["--vendor", "andibase"], []], ids=["andibase-at-the-root", "all-three"])
+def test_mock_serves_valid_creates(vendor_args: list[str]) -> None:
+    """`conformance mock [--vendor V] --port P`: a valid create gets the documented success, valid under
+    the spec (checked with plain jsonschema, not the mock's code); all three are served under /<vendor>."""
     import httpx
+
+    from tests.test_mock import ORACLES, VALID
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance.cli", "mock", "--vendor", "andibase", "--port", str(port)],
+        [sys.executable, "-m", "conformance.cli", "mock", *vendor_args, "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, "CONFORMANCE_TOKEN": TOKEN},
         stdout=subprocess.PIPE,
@@ -168,13 +198,23 @@ def test_mock_serves_a_valid_create(tmp_path: Path) -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}" in line and TOKEN not in line
-        response = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/channels/6e0d4e3f-b4fd-4dc1-bddf-cd86d708bdcb/threads",
-            json={"title": "Order issue", "metadata": {"customerId": "cust_123"}},
-            headers={"x-api-key": TOKEN},
-        )
-        assert response.status_code == 201
-        assert response.json()["metadata"] == {"customerId": "cust_123"}
+        vendors = ["andibase"] if vendor_args else ["andibase", "seekrflow", "watsonx"]
+        for vendor in vendors:
+            oracle = ORACLES[vendor]
+            root = f"http://127.0.0.1:{port}" + ("" if vendor_args else f"/{vendor}")
+            response = httpx.post(root + oracle.url(), json=VALID[vendor][-1], headers=oracle.headers(TOKEN))
+            assert response.status_code == oracle.success, (vendor, response.text)
+            assert oracle.response_errors(oracle.success, response.json()) == [], vendor
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_param_pins_the_path_and_the_embedded_mock_knows_the_resource(tmp_path: Path) -> None:
+    args = ("--param", "channelId=my-own-channel", "--max-examples", "10")
+    planned = run_suite(tmp_path / "dry", *args, "--dry-run", vendors=["andibase"])
+    assert "/api/v1/channels/my-own-channel/threads" in planned.stdout
+    assert "/api/v1/channels/6e0d4e3f-b4fd-4dc1-bddf-cd86d708bdcb/" not in planned.stdout  # the profile's default
+    run = run_suite(tmp_path / "run", *args, vendors=["andibase"])
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.outcomes("andibase")["positive_data_acceptance"] == "passed"

@@ -302,6 +302,9 @@ def test_andibase_unknown_channel_is_404_after_auth_before_validation() -> None:
     assert post(app, oracle, url=url, headers={}, json={}).status_code == 401
     # A percent-encoded "/" stays inside the parameter: still the documented 404, in JSON.
     assert_documented(oracle, post(app, oracle, url="/api/v1/channels/a%2Fb/threads", json={}), 404)
+    # So does a control character (a newline), which the framework's own path matching would miss.
+    assert_documented(oracle, post(app, oracle, url="/api/v1/channels/%0A/threads", json={}), 404)
+    assert post(app, oracle, url="/api/v1/channels/%0A/threads", headers={}, json={}).status_code == 401
 
 
 # -- awkward but valid input ---------------------------------------------------------------------
