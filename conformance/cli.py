@@ -46,7 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="regenerate a report from conformance.json")
     report.add_argument("json_path", metavar="CONFORMANCE_JSON")
     report.add_argument("--format", default="html", choices=["html", "junit", "markdown", "json", "badge"])
-    report.add_argument("--output", default=None, help="file to write (default: stdout)")
+    report.add_argument(
+        "--output",
+        default=None,
+        help="file (or, for badges, directory) to write; '-' for stdout "
+        "(default: the report's usual name next to CONFORMANCE_JSON)",
+    )
 
     diff = sub.add_parser("diff", help="breaking changes between two versions of a spec")
     diff.add_argument("old_spec")

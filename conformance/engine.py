@@ -14,6 +14,7 @@ import hashlib
 import json
 import shlex
 import unittest
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ from conformance.transport import (
     HttpxTransport,
     RequestTimedOut,
     TargetUnreachable,
+    UnsendableRequest,
     request_from_kwargs,
     route_schema_through,
 )
@@ -71,6 +73,7 @@ AUTH_AWARE_CHECKS = frozenset({"status_code_conformance", "positive_data_accepta
 MAX_BODY_IN_REPORT = 4000
 RATE_LIMITED = 429
 PROBES_PER_OPERATION = 3
+CASE_ID_HEADER = "x-schemathesis-testcaseid"
 UNREACHABLE_NOTE = "the target became unreachable"
 INTERRUPTED_NOTE = "the run was interrupted"
 
@@ -410,8 +413,10 @@ class VendorRunner:
             case = _draw(strategy, seed + index)
             missing = {}
             for name in pins:
-                token = hashlib.sha256(f"{seed}:{index}:{name}".encode()).hexdigest()[:24]
-                missing[name] = f"conformance-missing-{token}"
+                # UUID-shaped, as real ids mostly are, so a vendor that checks the format still answers 404;
+                # derived from the seed, so the same seed probes the same resource.
+                digest = hashlib.sha256(f"{seed}:{index}:{name}".encode()).digest()
+                missing[name] = str(uuid.UUID(bytes=digest[:16], version=4))
             case.path_parameters = {**(case.path_parameters or {}), **missing}
             our_checks.mark_missing_resource(case, ", ".join(f"{k}={v!r}" for k, v in missing.items()))
             try:
@@ -437,13 +442,16 @@ class VendorRunner:
         kwargs = case.as_transport_kwargs(base_url=self.base_url)
         method, url, headers, params, content = request_from_kwargs(kwargs)
         state["cases"] += 1
+        # Schemathesis's random per-case id header says nothing about the case: left out of what reports
+        # show, so the same seed gives the same reproduction byte for byte.
+        shown = {k: v for k, v in headers.items() if k.lower() != CASE_ID_HEADER}
         exchange = Exchange(
             method=method,
             url=redact(_full_url(url, params)),
-            headers=redact_headers(headers),
+            headers=redact_headers(shown),
             body=_reportable_body(case.body, content),
         )
-        curl = redact(_curl(method, _full_url(url, params), redact_headers(headers), content))
+        curl = redact(_curl(method, _full_url(url, params), redact_headers(shown), content))
         phase = self.labels.get(case.id) or (case.meta.phase.name.value if case.meta is not None else "probe")
         mode = case.meta.generation.mode.value if case.meta is not None else "positive"
         size = len(content or b"") + len(url)
@@ -452,8 +460,8 @@ class VendorRunner:
             record = self.coverage.setdefault(case.operation.label, CoverageRecord())
             record.record(case.body, schema, self.profile.spec, body_bytes=len(content))
         if self.options.dry_run:
-            shown = exchange.body if exchange.body is None else _clip(json.dumps(exchange.body, ensure_ascii=True))
-            line = f"{self.profile.key} [{phase}/{mode}] {method} {exchange.url} {exchange.headers} {shown}"
+            body = exchange.body if exchange.body is None else _clip(json.dumps(exchange.body, ensure_ascii=True))
+            line = f"{self.profile.key} [{phase}/{mode}] {method} {exchange.url} {exchange.headers} {body}"
             self.planned.setdefault(case.operation.label, []).append(line)
             return
         try:
@@ -464,9 +472,10 @@ class VendorRunner:
         except BrokenResponse as exc:
             self._record(tallies, "broken_response", str(exc), "Broken response", exchange, curl, phase, mode, size)
             return
-        for name in TRANSPORT_CHECKS:
-            if name in tallies:
-                tallies[name].cases += 1
+        except UnsendableRequest:
+            return  # httpx refuses to put this generated request on the wire: nothing to judge the target on
+        if "request_timeout" in tallies:
+            tallies["request_timeout"].cases += 1
         exchange.status = response.status_code
         exchange.response_headers = redact_headers(dict(response.headers))
         # Redacted before it is cut, so a secret straddling the cut cannot leave its head behind.
@@ -479,6 +488,8 @@ class VendorRunner:
             message = f"the response body is larger than {cap} bytes (--max-body-bytes); only that much was read"
             self._record(tallies, "broken_response", message, title, exchange, curl, phase, mode, size)
             return
+        if "broken_response" in tallies:
+            tallies["broken_response"].cases += 1
         st_response = StResponse.from_httpx(response, verify=True)
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = self.authenticated(headers)
@@ -493,7 +504,10 @@ class VendorRunner:
                 # Deliberately sent without valid credentials: a 401/403 is the right answer, documented or not.
                 tallies[name].cases += 1
                 return
-            self._record(tallies, name, failure.message, failure.title, exchange, curl, phase, mode, size)
+            # Schemathesis's own identity of a finding: two schema violations at different places are
+            # two failures, though they share a title.
+            key = f"{failure.title}|{type(failure).__name__}|{response.status_code}|{failure._unique_key}"
+            self._record(tallies, name, failure.message, failure.title, exchange, curl, phase, mode, size, key=key)
 
         def on_success(name: str, _case: Any) -> None:
             tallies[name].cases += 1
@@ -525,11 +539,15 @@ class VendorRunner:
         phase: str,
         mode: str,
         size: int,
+        *,
+        key: str | None = None,
     ) -> None:
+        """Count a failed case; keep, per distinct failure (`key`, else the title), the smallest case."""
         tally = tallies.setdefault(check, _CheckTally())
         tally.cases += 1
         title = redact(title)
-        known = tally.failures.get(title)
+        key = title if key is None else redact(key)
+        known = tally.failures.get(key)
         if known is not None and known[0] <= size:
             return  # keep the smallest case that shows this failure
         failure = Failure(
@@ -541,7 +559,7 @@ class VendorRunner:
             phase=phase,
             generation_mode=mode,
         )
-        tally.failures[title] = (size, failure)
+        tally.failures[key] = (size, failure)
 
     def vendor_run(self) -> VendorRun:
         info = self.profile.spec.get("info", {})

@@ -144,6 +144,12 @@ def _settings(config: pytest.Config) -> Settings:
         # Credentials in the URL (https://user:secret@host) are secrets like the token.
         # A lone user part (https://TOKEN@host) is the secret itself.
         register_secret(parts.password if parts.password is not None else parts.username)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number in 0-65535
+        except ValueError:
+            raise pytest.UsageError(
+                f"--target-url {redact(target)!r}: the port is not a number from 0 to 65535"
+            ) from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise pytest.UsageError(
                 redact(f"--target-url {target!r}: expected an http(s) URL such as https://api.example.test")
@@ -185,6 +191,16 @@ def _settings(config: pytest.Config) -> Settings:
             raise pytest.UsageError("conformance_timestamp_skew must be a number of seconds") from None
     if skew is not None and skew <= 0:
         raise pytest.UsageError("--timestamp-skew must be positive")
+    max_body = opt("--max-body-bytes")
+    if max_body is not None and max_body < 1:
+        raise pytest.UsageError("--max-body-bytes must be at least 1")
+    known_params = {name for p in profiles for name in _path_parameters(p)}
+    unknown = sorted(set(params) - known_params)
+    if unknown:
+        raise pytest.UsageError(
+            f"--param {unknown[0]}: no operation of {', '.join(p.key for p in profiles)} has that path parameter"
+            f" (known: {', '.join(sorted(known_params)) or 'none'})"
+        )
     max_requests = opt("--max-requests")
     if max_requests is not None and max_requests < 1:
         raise pytest.UsageError("--max-requests must be at least 1")
@@ -200,7 +216,7 @@ def _settings(config: pytest.Config) -> Settings:
         baseline_update=opt("--baseline-update"),
         max_requests=max_requests,
         rate_limit=rate_limit,
-        max_body_bytes=opt("--max-body-bytes") or DEFAULT_MAX_BODY,
+        max_body_bytes=DEFAULT_MAX_BODY if max_body is None else max_body,
         verify=verify,
         dry_run=opt("--dry-run"),
         timestamp_skew=skew,
@@ -245,6 +261,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return str(super()._split_scope(nodeid))
 
     return OperationScheduling(config, log)
+
+
+def _path_parameters(profile: Profile) -> set[str]:
+    """The names of the path parameters the vendor's spec declares (templated in its paths)."""
+    import re
+
+    return {name for path in (profile.spec.get("paths") or {}) for name in re.findall(r"\{([^}]+)\}", path)}
 
 
 def operation_labels(profile: Profile) -> list[str]:
@@ -554,6 +577,9 @@ def format_failures(result: CheckResult) -> str:
             body = (failure.exchange.response_body or "")[:500]
             lines.append(f"    Response: {failure.exchange.status} {body}")
         lines.append(f"    Reproduce: {failure.curl[:2000]}")
+    seed = _CONFIG["config"]._conformance_settings.seed if "config" in _CONFIG else None  # type: ignore[attr-defined]
+    if seed is not None:
+        lines += ["", f"Rerun the suite with --seed {seed} to replay every case."]
     return "\n".join(lines)
 
 

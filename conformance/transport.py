@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -28,6 +29,8 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024
 CAP_HEADER = "x-conformance-body-capped"
 BUDGET_NOTE = "the request budget"
 CREATING_METHODS = frozenset({"POST", "PUT"})
+# A Retry-After longer than this is not waited out: the 429 is kept (and never counted as a verdict).
+MAX_RETRY_AFTER = 120.0
 
 
 class BudgetExhausted(Exception):
@@ -44,6 +47,10 @@ class RequestTimedOut(Exception):
     def __init__(self, method: str, url: str, timeout: float) -> None:
         super().__init__(f"{method} {url} did not complete within {timeout:g} s")
         self.method, self.url, self.timeout = method, url, timeout
+
+
+class UnsendableRequest(Exception):
+    """httpx refuses to send the generated request (e.g. an invalid header): no verdict on the target."""
 
 
 class BrokenResponse(Exception):
@@ -99,6 +106,10 @@ class HttpxTransport:
     max_429_retries: int = 3
     client: httpx.Client | None = None
     stats: TransportStats = field(default_factory=TransportStats)
+    # The clock and sleep that pace requests (rate limit, Retry-After); self-tests pass fakes, so that
+    # pacing is proved without measuring wall-clock time.
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_slot: float = 0.0
 
@@ -119,12 +130,12 @@ class HttpxTransport:
             self.stats.requests += 1
             wait = 0.0
             if self.rate_limit is not None:
-                now = time.monotonic()
+                now = self.clock()
                 slot = max(now, self._next_slot)
                 self._next_slot = slot + self.rate_limit.interval
                 wait = slot - now
         if wait > 0:
-            time.sleep(wait)
+            self.sleep(wait)
 
     def request(
         self,
@@ -141,10 +152,10 @@ class HttpxTransport:
             if response.status_code != 429 or attempt == self.max_429_retries:
                 return response
             delay = _retry_after(response.headers.get("retry-after"))
-            if delay is None:
-                return response
+            if delay is None or delay > MAX_RETRY_AFTER:
+                return response  # no hint, or longer than we wait: the 429 stands
             self.stats.retried_429 += 1
-            time.sleep(min(delay, 60.0))
+            self.sleep(delay)
         return response  # pragma: no cover - the loop always returns
 
     def _send_retrying_connect(self, request: httpx.Request) -> httpx.Response:
@@ -170,7 +181,11 @@ class HttpxTransport:
             raise RequestTimedOut(method, str(request.url), self.timeout) from None
         except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
             raise TargetUnreachable(f"cannot reach {_origin(request.url)}: {_cause(exc)}") from None
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except httpx.LocalProtocolError as exc:
+            raise UnsendableRequest(f"{method} {request.url}: {_cause(exc)}") from None
+        except httpx.ProxyError as exc:
+            raise TargetUnreachable(f"cannot reach {_origin(request.url)} through the proxy: {_cause(exc)}") from None
+        except httpx.TransportError as exc:  # reset, protocol error, write error...: the exchange broke
             raise BrokenResponse(f"{method} {request.url}: {_cause(exc)}") from None
         capped = False
         chunks: list[bytes] = []
@@ -188,7 +203,7 @@ class HttpxTransport:
         except httpx.TimeoutException:
             self.stats.timeouts += 1
             raise RequestTimedOut(method, str(request.url), self.timeout) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except httpx.TransportError as exc:
             raise BrokenResponse(f"{method} {request.url}: response broken mid-body: {_cause(exc)}") from None
         finally:
             response.close()
@@ -231,13 +246,21 @@ def _decode(raw: bytes, encoding: str | None) -> bytes:
         return raw
 
 
-def _retry_after(value: str | None) -> float | None:
+def _retry_after(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 10.2.3)."""
     if value is None:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now()).total_seconds())
 
 
 def _origin(url: httpx.URL) -> str:
@@ -252,12 +275,16 @@ def _cause(exc: BaseException) -> str:
 
 
 def encode_json_body(value: Any) -> bytes:
-    """JSON text as we send it: ASCII-escaped, so lone surrogates and astral characters survive the wire."""
+    """JSON text as we send it: compact UTF-8, so non-ASCII reaches the server as raw bytes (the way
+    browsers and most clients send it, and the way a server's UTF-8 decoding gets tested).
+
+    A lone surrogate has no UTF-8 form: such a body goes ASCII-escaped instead, still valid JSON text.
+    A negative case may carry NaN/Infinity on purpose; it is sent as Python writes it."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     try:
-        return json.dumps(value, ensure_ascii=True, allow_nan=False).encode()
-    except ValueError:
-        # A negative case may carry NaN/Infinity on purpose; send what Python would.
-        return json.dumps(value, ensure_ascii=True).encode()
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def request_from_kwargs(kwargs: dict[str, Any]) -> tuple[str, str, dict[str, str], Any, bytes | None]:

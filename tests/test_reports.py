@@ -31,6 +31,7 @@ from conformance.reports.json import SCHEMA_PATH, load_run
 from conformance.results import CheckResult, Exchange, Failure, RunResult, VendorRun
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 SNAPSHOTS = HERE / "snapshots" / "reports"
 JUNIT_XSD = HERE / "data" / "junit" / "jenkins-junit.xsd"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS", "").lower() in ("1", "true", "yes")
@@ -881,3 +882,64 @@ def test_html_in_headless_chromium(tmp_path: Path, monkeypatch) -> None:
         assert fetched == [], fetched
     finally:
         driver.quit()
+
+
+# --- snapshots of a real run: a fixed seed against a fixed mutant -------------------------------------------------
+
+RUN_SNAPSHOTS = HERE / "snapshots" / "run"
+# What differs between two runs of the same seed against the same mutant: where and when it ran.
+_RUN_VOLATILE = (
+    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<PORT>"),
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<UUID>"),
+    (re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"), "<HTTP-DATE>"),
+    (re.compile(r"(schemathesis[/ _-](?:version\W+)?)\d+\.\d+\.\d+", re.IGNORECASE), r"\g<1><VERSION>"),
+    (re.compile(r'("schemathesis_version": ")[^"]+'), r"\g<1><VERSION>"),
+)
+
+
+def normalise_run(text: str) -> str:
+    for pattern, replacement in _RUN_VOLATILE:
+        text = pattern.sub(replacement, text)
+    return normalise(text)
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The suite against the `success-status-swapped` mutant of watsonx, seed 42, 10 examples."""
+    from tests.suite_runner import mock_target, run_suite
+
+    out = tmp_path_factory.mktemp("real-run")
+    with mock_target(["watsonx"], mutant="success-status-swapped") as target:
+        run = run_suite(out, "--max-examples", "10", target=target, vendors=["watsonx"], seed=42)
+    assert run.returncode == 1, run.stdout[-3000:]
+    return out
+
+
+@pytest.mark.parametrize(
+    "name", ["conformance.json", "junit.xml", "conformance.html", "summary.md", "badge-watsonx.json"]
+)
+def test_snapshot_of_a_real_run(real_run: Path, name: str) -> None:
+    text = normalise_run((real_run / name).read_text(encoding="utf-8"))
+    path = RUN_SNAPSHOTS / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    if not path.exists():
+        pytest.fail(f"missing snapshot {path}; create it with UPDATE_SNAPSHOTS=1")
+    expected = path.read_text(encoding="utf-8")
+    assert text == expected, f"{name} differs from its snapshot; if intended, regenerate with UPDATE_SNAPSHOTS=1"
+
+
+def test_a_real_run_validates_everywhere(real_run: Path) -> None:
+    """The reports of a real run, not only of the hand-made sample, pass the schema, the XSD and junitparser."""
+    import jsonschema
+    import junitparser
+    import xmlschema
+
+    data = json.loads((real_run / "conformance.json").read_text())
+    schema = json.loads((ROOT / "conformance" / "schemas" / "conformance.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(data)
+    xmlschema.XMLSchema(str(HERE / "data" / "junit" / "jenkins-junit.xsd")).validate(str(real_run / "junit.xml"))
+    suites = list(junitparser.JUnitXml.fromfile(str(real_run / "junit.xml")))
+    assert [suite.name for suite in suites] == ["watsonx"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -141,20 +142,93 @@ def test_max_requests_holds_across_xdist_workers(tmp_path: Path) -> None:
     assert run.report is not None and run.report["budget_exhausted"] is True
 
 
-def test_rate_limit_spaces_requests(tmp_path: Path) -> None:
-    counter: dict[str, CountingApp] = {}
+class FakeClock:
+    """A clock that only moves when the transport sleeps: pacing is checked without measuring time."""
 
-    def wrap(app: Any) -> CountingApp:
-        counter["app"] = CountingApp(app)
-        return counter["app"]
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
 
-    with mock_target(["watsonx"], wrap=wrap) as target:
-        run = run_suite(tmp_path, "--rate-limit", "40/s", "--max-requests", "30", target=target, vendors=["watsonx"])
-    assert run.returncode == 0, run.stdout[-3000:]
-    arrivals = counter["app"].arrivals
-    # Spacing gives a lower bound on the gaps: however slow the machine, no one-second window holds more than 40.
-    assert all(sum(1 for t in arrivals if start <= t < start + 1.0) <= 41 for start in arrivals)
-    assert arrivals[-1] - arrivals[0] >= (len(arrivals) - 1) / 40 * 0.9
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _paced_transport(clock: FakeClock, **kwargs: Any) -> HttpxTransport:
+    return HttpxTransport(clock=clock, sleep=clock.sleep, **kwargs)
+
+
+def test_rate_limit_spaces_requests_evenly() -> None:
+    import respx
+
+    clock = FakeClock()
+    sent_at: list[float] = []
+
+    def handler(request: Any) -> Any:
+        import httpx
+
+        sent_at.append(clock())
+        return httpx.Response(200, json={})
+
+    transport = _paced_transport(clock, rate_limit=RateLimit.parse("40/s"))
+    with respx.mock() as router:
+        router.post("https://rate.test/x").mock(side_effect=handler)
+        for _ in range(30):
+            transport.request("POST", "https://rate.test/x", content=b"{}")
+    transport.close()
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    assert gaps == pytest.approx([1 / 40] * 29)
+    # However the requests are spread, no one-second window ever holds more than 40.
+    assert all(sum(1 for t in sent_at if start <= t < start + 1.0) <= 40 for start in sent_at)
+
+
+def test_under_xdist_each_worker_gets_its_share_of_budget_and_rate() -> None:
+    from types import SimpleNamespace
+
+    from conformance.plugin import _worker_budget, _worker_rate
+
+    def worker(index: int, count: int) -> Any:
+        return SimpleNamespace(workerinput={"workerid": f"gw{index}", "workercount": count})
+
+    assert [_worker_budget(worker(i, 3), 100) for i in range(3)] == [34, 33, 33]  # sums to the budget
+    shares = [_worker_rate(worker(i, 4), RateLimit.parse("10/s")) for i in range(4)]
+    assert sum(1 / share.interval for share in shares if share) == pytest.approx(10)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "waits"),
+    [("2", [2.0, 2.0, 2.0]), ("Wed, 21 Oct 2015 07:28:00 GMT", [0.0, 0.0, 0.0]), ("3600", []), ("soon", [])],
+    ids=["seconds", "http-date-in-the-past", "longer-than-we-wait", "unparseable"],
+)
+def test_429_retry_after_is_waited_out_up_to_a_bound(retry_after: str, waits: list[float]) -> None:
+    import httpx
+    import respx
+
+    clock = FakeClock()
+    transport = _paced_transport(clock)
+    with respx.mock() as router:
+        route = router.post("https://busy.test/x").mock(
+            return_value=httpx.Response(429, headers={"retry-after": retry_after}, json={})
+        )
+        response = transport.request("POST", "https://busy.test/x", content=b"{}")
+    transport.close()
+    assert response.status_code == 429
+    assert clock.sleeps == waits
+    assert route.call_count == len(waits) + 1  # at most 3 retries
+
+
+def test_retry_after_as_an_http_date() -> None:
+    from datetime import UTC, datetime
+
+    from conformance.transport import _retry_after
+
+    now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+    assert _retry_after("Thu, 26 Nov 2026 12:00:30 GMT", now=lambda: now) == pytest.approx(30.0)
+    assert _retry_after("7") == 7.0
+    assert _retry_after("not a date") is None
 
 
 def test_429_with_retry_after_is_waited_out_and_never_a_verdict(tmp_path: Path) -> None:

@@ -89,3 +89,32 @@ def test_401_to_valid_credentials_is_a_failure() -> None:
     outcomes, _, _ = _run(locked)
     assert outcomes["positive_data_acceptance"] == "failed"
     assert outcomes["status_code_conformance"] == "failed"
+
+
+def test_distinct_failures_of_one_check_are_all_reported() -> None:
+    """Three schema violations share Schemathesis's title; each is still its own failure."""
+
+    def three_defects(request: httpx.Request) -> httpx.Response:
+        response = _thread(request)
+        if response.status_code == 422:
+            return httpx.Response(422, json={"detail": "Invalid request"})  # not HTTPValidationError
+        if response.status_code == 200:
+            body = response.json()
+            body["active_run_id"] = 42  # anyOf [string, null]
+            body["status"] = "deleted"  # outside the enum
+            return httpx.Response(200, json=body)
+        return response
+
+    profile = known_vendors()["seekrflow"]
+    with respx.mock() as router:
+        router.route(url=f"{BASE}/v1/threads").mock(side_effect=three_defects)
+        transport = HttpxTransport()
+        runner = VendorRunner(profile, BASE, TOKEN, transport, RunOptions(seed=3, max_examples=25))
+        [operation] = runner.operations()
+        outcome = runner.run_operation(operation)
+        transport.close()
+    [result] = outcome.results("seekrflow", ("response_schema_conformance",))
+    assert result.outcome == "failed"
+    messages = "\n".join(f.message for f in result.failures)
+    assert len(result.failures) >= 3, messages
+    assert "deleted" in messages and "42" in messages and "Invalid request" in messages

@@ -76,4 +76,10 @@ def write_reports(
     contents: dict[str, str] = {}
     for fmt in formats:
         contents.update(files_for(run, fmt))
-    return [atomic_write(directory / name, text) for name, text in contents.items()]
+    written = [atomic_write(directory / name, text) for name, text in contents.items()]
+    if "badge" in formats:
+        # A badge of a vendor this run did not test is an earlier run's: publishing it would be a lie.
+        for stale in directory.glob("badge-*.json"):
+            if stale.name not in contents:
+                stale.unlink(missing_ok=True)
+    return written

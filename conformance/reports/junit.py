@@ -43,7 +43,7 @@ def testcase_name(result: CheckResult) -> str:
     return f"{result.operation}::{result.check}"
 
 
-def _failure_block(index: int, failure: Failure) -> str:
+def _failure_block(index: int, failure: Failure, seed: int | None) -> str:
     head = f"--- failure {index}: {failure.title}"
     lines = [head, failure.message]
     context = ", ".join(
@@ -56,22 +56,24 @@ def _failure_block(index: int, failure: Failure) -> str:
         lines.append(f"accepted: {failure.accepted_reason}{link}")
     lines += ["", "Request:", format_request(failure.exchange), "", "Response:", format_response(failure.exchange)]
     lines += ["", "Reproduce with:", failure.curl or "(no curl recorded)"]
+    if seed is not None:
+        lines += [f"or rerun the suite with --seed {seed}"]
     return "\n".join(lines)
 
 
-def _failure_text(result: CheckResult) -> str:
-    blocks = [_failure_block(i, f) for i, f in enumerate(result.failures, 1)]
+def _failure_text(result: CheckResult, seed: int | None) -> str:
+    blocks = [_failure_block(i, f, seed) for i, f in enumerate(result.failures, 1)]
     if result.note:
         blocks.insert(0, f"note: {result.note}")
     return "\n\n".join(blocks)
 
 
-def _testcase(result: CheckResult) -> Any:
+def _testcase(result: CheckResult, seed: int | None) -> Any:
     case = jp.TestCase(name=_text(testcase_name(result)), classname=_text(result.vendor))
     outcome = result.outcome
     if outcome == "failed":
         failure = jp.Failure(message=_text(failure_summary(result)), type_=_text(result.check))
-        failure.text = _text(_failure_text(result))
+        failure.text = _text(_failure_text(result, seed))
         case.result = [failure]
     elif outcome == "stale":
         failure = jp.Failure(message=STALE_MESSAGE, type_="stale")
@@ -83,7 +85,7 @@ def _testcase(result: CheckResult) -> Any:
         case.result = [skipped]
     if outcome == "accepted" and result.failures:
         # Accepted failures stay visible: the deviation is known, not gone.
-        case.system_out = _text(_failure_text(result))
+        case.system_out = _text(_failure_text(result, seed))
     return case
 
 
@@ -128,7 +130,7 @@ def build(run: RunResult) -> Any:
         # Properties first: the XSD wants properties, then testcases, then system-out/err.
         for name, value in _properties(run, vendor):
             suite.add_property(name, _text(value))
-        suite.add_testcases([_testcase(r) for r in run.results_for(vendor.vendor)])
+        suite.add_testcases([_testcase(r, run.seed) for r in run.results_for(vendor.vendor)])
         if run.interrupted or run.budget_exhausted:
             why = "interrupted" if run.interrupted else "budget exhausted"
             # junitparser < 4 does not export SystemErr at the top level; its module has it in every version.

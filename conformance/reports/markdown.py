@@ -60,8 +60,8 @@ def render_markdown(run: RunResult) -> str:
     if run.interrupted or run.budget_exhausted or run.warnings:
         lines.append("")
     lines += [
-        "| Vendor | Conformant | Passed | Failed | Stale | Accepted | N/A | Not reached |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Vendor | Conformant | Passed | Failed | Stale | Accepted | N/A | Not reached | Threads created |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     vendors = sorted_vendors(run)
     for vendor in vendors:
@@ -71,7 +71,7 @@ def render_markdown(run: RunResult) -> str:
         lines.append(
             f"| {md(vendor.display_name)} ({code(vendor.vendor, in_table=True)}) | {conformant}"
             f" | {stats['passed']} | {stats['failed']} | {stats['stale']} | {stats['accepted']}"
-            f" | {stats['not_applicable']} | {stats['not_reached']} |"
+            f" | {stats['not_applicable']} | {stats['not_reached']} | {vendor.created_resources} |"
         )
     for vendor in vendors:
         failing = [r for r in run.results_for(vendor.vendor) if r.outcome in FAILING_OUTCOMES]
@@ -81,5 +81,14 @@ def render_markdown(run: RunResult) -> str:
         lines += ["", f"### {md(vendor.display_name)}: {len(failing)} failing check{plural}", ""]
         for result in failing:
             lines.append(f"- **{md(result.check)}** on {code(result.operation)}: {md(failure_summary(result))}")
+    for vendor in vendors:
+        accepted = [r for r in run.results_for(vendor.vendor) if r.outcome == "accepted"]
+        if not accepted:
+            continue
+        lines += ["", f"### {md(vendor.display_name)}: accepted deviations", ""]
+        for result in accepted:
+            reasons = sorted({(f.accepted_reason or "", f.accepted_link or "") for f in result.failures})
+            why = "; ".join(md(reason) + (f" ({md(link)})" if link else "") for reason, link in reasons)
+            lines.append(f"- **{md(result.check)}** on {code(result.operation)}: {why}")
     lines += ["", "Accepted deviations are counted as not conformant. Full details: conformance.html."]
     return redact("\n".join(lines)) + "\n"

@@ -29,7 +29,8 @@ def utf8_size(text: str) -> int:
 
 
 def encoded_size(value: Any) -> int:
-    """Bytes of the value as compact UTF-8 JSON (what httpx sends; `requests` escapes non-ASCII, so sends more)."""
+    """Bytes of the value as compact UTF-8 JSON: what `transport.encode_json_body` sends (bodies with a lone
+    surrogate are the exception: they go ASCII-escaped, so larger)."""
     return utf8_size(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
 
 
