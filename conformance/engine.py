@@ -73,6 +73,7 @@ AUTH_AWARE_CHECKS = frozenset({"status_code_conformance", "positive_data_accepta
 MAX_BODY_IN_REPORT = 4000
 RATE_LIMITED = 429
 PROBES_PER_OPERATION = 3
+OUR_POSITIVE_WEIGHT = 2  # in the fuzzing phase's choice between Schemathesis's cases and ours
 CASE_ID_HEADER = "x-schemathesis-testcaseid"
 UNREACHABLE_NOTE = "the target became unreachable"
 INTERRUPTED_NOTE = "the run was interrupted"
@@ -336,11 +337,13 @@ class VendorRunner:
         """The fuzzing phase: Schemathesis's positive and negative cases, and cases carrying our bodies."""
         strategies = [self._base_cases(operation, mode) for mode in schemathesis.GenerationMode]
         base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
-        for mode in ("positive", "negative"):
+        for mode, weight in (("positive", OUR_POSITIVE_WEIGHT), ("negative", 1)):
             bodies = self._our_bodies(operation, mode)
             if bodies is not None:
                 # Schemathesis re-validates a case whose body changed, so its metadata says positive or negative truly.
-                strategies.append(st.builds(_with_body, base, bodies))
+                # Our valid bodies count double: Schemathesis's own leave the free-form fields out or empty
+                # in most cases, and the fields are where vendors break.
+                strategies += [st.builds(_with_body, base, bodies)] * weight
 
         @self._settings(operation, "fuzzing")
         @hypothesis.seed(derive_operation_seed(self.options.seed, operation.label))

@@ -510,3 +510,17 @@ def test_coverage_bodies_surrogates_are_opt_in() -> None:
 
 def test_string_classes_cover_every_class() -> None:
     assert set(STRING_CLASSES) == {*DEFAULT_STRING_CLASSES, "surrogate"}
+
+
+@pytest.mark.parametrize(("max_depth", "max_keys", "max_bytes"), [(2, 3, 4096), (3, 1, 2048), (1, 0, 64)])
+def test_metadata_dicts_respect_every_bound_at_every_level(max_depth: int, max_keys: int, max_bytes: int) -> None:
+    # Regression: nested objects used to take `max_branch` keys whatever `max_keys` said.
+    @settings(max_examples=150, suppress_health_check=list(HealthCheck), deadline=None)
+    @given(metadata_dicts(max_depth=max_depth, max_keys=max_keys, max_bytes=max_bytes))
+    def check(value: dict[str, Any]) -> None:
+        facts = dict_facts(value)
+        assert facts.depth <= max_depth
+        assert facts.max_keys <= max_keys
+        assert encoded_size(value) <= max_bytes
+
+    check()

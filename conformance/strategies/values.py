@@ -382,7 +382,9 @@ def metadata_dicts(
     _check_int("max_keys", max_keys, minimum=0)
     _check_int("max_bytes", max_bytes, minimum=2)
     narrow_keys = min(max_branch, max_keys)
-    shapes = [(4, st.dictionaries(keys, _nested(values, keys, max_depth - 1, max_branch), max_size=narrow_keys))]
+    # Nested objects obey `max_keys` too, not only the outer one.
+    inner = _nested(values, keys, max_depth - 1, max(1, narrow_keys))
+    shapes = [(4, st.dictionaries(keys, inner, max_size=narrow_keys))]
     if max_keys > narrow_keys:
         shapes.append(
             (
