@@ -337,7 +337,8 @@ class VendorRunner:
         """The fuzzing phase: Schemathesis's positive and negative cases, and cases carrying our bodies."""
         strategies = [self._base_cases(operation, mode) for mode in schemathesis.GenerationMode]
         base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
-        for mode, weight in (("positive", OUR_POSITIVE_WEIGHT), ("negative", 1)):
+        weights: tuple[tuple[Mode, int], ...] = (("positive", OUR_POSITIVE_WEIGHT), ("negative", 1))
+        for mode, weight in weights:
             bodies = self._our_bodies(operation, mode)
             if bodies is not None:
                 # Schemathesis re-validates a case whose body changed, so its metadata says positive or negative truly.
