@@ -461,10 +461,11 @@ def _preflight(url: str, timeout: float, verify: bool | str) -> None:
         try:
             with socket.create_connection((host, port), timeout=timeout) as sock:
                 if parts.scheme == "https":
-                    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
-                    if verify is False:
-                        context.check_hostname = False
-                        context.verify_mode = ssl.CERT_NONE
+                    # The very trust the run's httpx client uses (certifi, --ca-bundle, SSL_CERT_FILE), so the
+                    # preflight cannot pass where the run then fails, or the other way round.
+                    import httpx
+
+                    context = httpx.create_ssl_context(verify=verify, trust_env=True)
                     with context.wrap_socket(sock, server_hostname=host):
                         pass
             return

@@ -10,14 +10,16 @@ respx can stand in for a server in self-tests.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpcore
 import httpx
 from schemathesis.core.transport import Response as StResponse
 from schemathesis.transport.requests import RequestsTransport
@@ -116,7 +118,12 @@ class HttpxTransport:
     def __post_init__(self) -> None:
         if self.client is None:
             # trust_env: proxies (HTTP(S)_PROXY, NO_PROXY) and SSL_CERT_FILE from the standard variables.
-            self.client = httpx.Client(timeout=self.timeout, verify=self.verify, trust_env=True)
+            self.client = httpx.Client(
+                timeout=self.timeout,
+                verify=self.verify,
+                trust_env=True,
+                transport=_deadline_transport(self.verify),
+            )
 
     def close(self) -> None:
         if self.client is not None:
@@ -169,11 +176,20 @@ class HttpxTransport:
     def _send_once(
         self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
     ) -> httpx.Response:
+        try:
+            return self._send_within_deadline(method, url, headers=headers, params=params, content=content)
+        finally:
+            _DEADLINE.at = None
+
+    def _send_within_deadline(
+        self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
+    ) -> httpx.Response:
         assert self.client is not None
         self._acquire()
         request = self.client.build_request(method, url, headers=headers, params=params, content=content)
         started = time.monotonic()
         deadline = started + self.timeout
+        _DEADLINE.at = deadline
         try:
             response = self._send_retrying_connect(request)
         except httpx.TimeoutException:
@@ -224,6 +240,86 @@ class HttpxTransport:
             # Counted here, so Schemathesis's own probes (sent through this transport too) are included.
             self.stats.created += 1
         return result
+
+
+# --- the request deadline ----------------------------------------------------------------------------------------
+# httpx's timeouts bound each socket operation, not the request: a server that drips a byte every
+# half second never trips a 1 s read timeout. httpx has no total timeout, so each socket operation's
+# timeout is cut to what is left of the request's deadline, in a network backend wrapped around
+# httpcore's (the one private attribute touched is the pool's backend, guarded below).
+
+
+class _Deadline(threading.local):
+    at: float | None = None
+
+
+_DEADLINE = _Deadline()
+
+
+def _remaining(timeout: float | None) -> float | None:
+    """`timeout` cut to what is left of this thread's request deadline; a spent deadline is a timeout."""
+    if _DEADLINE.at is None:
+        return timeout
+    left = _DEADLINE.at - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the request's deadline (--request-timeout) passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, _remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, _remaining(timeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, _remaining(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self.inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self.inner.connect_tcp(host, port, _remaining(timeout), local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.connect_unix_socket(path, _remaining(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+def _deadline_transport(verify: bool | str) -> httpx.HTTPTransport:
+    """httpx's own transport, whose connections honour the request deadline."""
+    transport = httpx.HTTPTransport(verify=verify, trust_env=True)
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, httpcore.NetworkBackend):  # else a future httpx: per-operation timeouts only
+        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    return transport
 
 
 def _raw_chunks(response: httpx.Response) -> Iterator[bytes]:

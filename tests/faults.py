@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # An action gets the request index (0-based) and returns what to do: ("send", bytes), ("stall", bytes),
-# ("reset", bytes) or ("close", bytes).
+# ("drip", bytes), ("reset", bytes) or ("close", bytes).
 Action = tuple[str, bytes]
 Behaviour = Callable[[int, bytes], Action]
 
@@ -77,6 +77,13 @@ class RawServer:
             self.requests += 1
             kind, payload = self.behaviour(index, request)
             try:
+                if kind == "drip":
+                    # A byte at a time, 50 ms apart: every read completes quickly, the response never does.
+                    for i in range(len(payload)):
+                        conn.sendall(payload[i : i + 1])
+                        if self.stop.wait(0.05):
+                            return
+                    return
                 conn.sendall(payload)
                 if kind == "stall":
                     self.stop.wait(30)

@@ -62,6 +62,18 @@ def test_a_body_that_stalls_midway_ends_at_the_timeout() -> None:
     assert time.monotonic() - started < 30
 
 
+def test_a_response_dripped_a_byte_at_a_time_ends_at_the_timeout() -> None:
+    # Each read gets a byte well within the timeout, so only a deadline over the whole request ends it;
+    # without one this complete (if slow) response would be returned once its long head had dripped in.
+    head = b"HTTP/1.1 200 OK\r\nx-padding: " + b"p" * 200 + b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    dripped = head
+    with raw_server(on_requests({0}, ("drip", dripped))) as (url, _):
+        transport = HttpxTransport(timeout=0.5)
+        with pytest.raises(RequestTimedOut):
+            transport.request("POST", f"{url}/v1/threads", content=b"{}")
+        transport.close()
+
+
 def test_a_reset_mid_body_is_a_broken_response() -> None:
     with raw_server(on_requests({0, 2}, ("reset", http_response(200, b'{"id": "abc", "crea', length=500)))) as (url, _):
         results = run_engine(url)
