@@ -465,7 +465,9 @@ def _preflight(url: str, timeout: float, verify: bool | str) -> None:
                     # preflight cannot pass where the run then fails, or the other way round.
                     import httpx
 
-                    context = httpx.create_ssl_context(verify=verify, trust_env=True)
+                    from conformance.transport import tls_verify
+
+                    context = httpx.create_ssl_context(verify=tls_verify(verify), trust_env=True)
                     with context.wrap_socket(sock, server_hostname=host):
                         pass
             return

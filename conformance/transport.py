@@ -120,7 +120,7 @@ class HttpxTransport:
             # trust_env: proxies (HTTP(S)_PROXY, NO_PROXY) and SSL_CERT_FILE from the standard variables.
             self.client = httpx.Client(
                 timeout=self.timeout,
-                verify=self.verify,
+                verify=tls_verify(self.verify),
                 trust_env=True,
                 transport=_deadline_transport(self.verify),
             )
@@ -312,9 +312,14 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self.inner.sleep(seconds)
 
 
+def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """What httpx takes for `verify`: a CA bundle path becomes a context (httpx deprecates the path form)."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+
+
 def _deadline_transport(verify: bool | str) -> httpx.HTTPTransport:
     """httpx's own transport, whose connections honour the request deadline."""
-    transport = httpx.HTTPTransport(verify=verify, trust_env=True)
+    transport = httpx.HTTPTransport(verify=tls_verify(verify), trust_env=True)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):  # else a future httpx: per-operation timeouts only
