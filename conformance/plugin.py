@@ -660,6 +660,19 @@ def build_run(config: pytest.Config, *, interrupted: bool = False) -> RunResult:
     )
     if interrupted:
         results = _with_unreached(config, results, INTERRUPTED_NOTE)
+    for profile in settings.profiles:  # a vendor the run never reached still heads its results
+        if any(r.vendor == profile.key for r in results):
+            info = profile.spec.get("info", {})
+            _merge_vendor(
+                config,
+                VendorRun(
+                    vendor=profile.key,
+                    display_name=profile.display_name,
+                    spec_title=str(info.get("title", "")),
+                    spec_version=str(info.get("version", "")),
+                    target_url=redact(settings.base_url_for(profile) or "embedded reference mock"),
+                ),
+            )
     vendors = sorted(config._conformance_vendor_runs.values(), key=lambda v: order.get(v.vendor, 99))  # type: ignore[attr-defined]
     operations: dict[tuple[str, str], dict[str, Any]] = config._conformance_operations  # type: ignore[attr-defined]
     for vendor in vendors:
