@@ -30,6 +30,7 @@ from conformance import __version__
 from conformance.engine import (
     ALL_CHECKS,
     INTERRUPTED_NOTE,
+    TRANSPORT_CHECKS,
     UNREACHABLE_NOTE,
     OperationOutcome,
     RunOptions,
@@ -682,6 +683,7 @@ def build_run(config: pytest.Config, *, interrupted: bool = False) -> RunResult:
         vendor.created_resources = sum(record["created"] for _, record in mine)
         vendor.coverage = {label: record["coverage"] for label, record in mine if record["coverage"]}
     unreachable = sorted({r.note or "" for r in results if (r.note or "").startswith(UNREACHABLE_NOTE)})
+    unjudged = [] if settings.dry_run or interrupted else _unjudged(vendors, results)
     run = RunResult(
         tool_version=__version__,
         schemathesis_version=schemathesis.__version__ if hasattr(schemathesis, "__version__") else _st_version(),
@@ -690,11 +692,24 @@ def build_run(config: pytest.Config, *, interrupted: bool = False) -> RunResult:
         finished_at=datetime.now(UTC).isoformat(),
         interrupted=interrupted,
         budget_exhausted=any(r.outcome == "not_reached" and (r.note or "").startswith(BUDGET_NOTE) for r in results),
-        warnings=list(settings.warnings) + [str(note) for note in unreachable],
+        warnings=list(settings.warnings)
+        + [str(note) for note in unreachable]
+        + [f"{vendor}: not one response could be judged, so no conformance can be claimed" for vendor in unjudged],
         vendors=list(vendors),
         results=results,
+        unjudged=unjudged,
     )
     return apply_baseline(run, _entries_for(config, results), today=date.today())
+
+
+def _unjudged(vendors: list[VendorRun], results: list[CheckResult]) -> list[str]:
+    """Vendors of which no check judged a single answer: not-a-5xx and the transport checks hold even
+    for a target that answers nothing but 429, so they do not count."""
+    structural = {"not_a_server_error", *TRANSPORT_CHECKS}
+    judged = {
+        r.vendor for r in results if r.outcome not in ("not_applicable", "not_reached") and r.check not in structural
+    }
+    return [v.vendor for v in vendors if v.vendor not in judged]
 
 
 def _with_unreached(config: pytest.Config, results: list[CheckResult], note: str) -> list[CheckResult]:

@@ -96,10 +96,13 @@ class RunResult:
     vendors: list[VendorRun] = field(default_factory=list)
     results: list[CheckResult] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
+    # Vendors of which not one response could be judged (e.g. every request throttled with 429): the
+    # run proves nothing about them, so it cannot pass.
+    unjudged: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return any(r.outcome in FAILING_OUTCOMES for r in self.results)
+        return bool(self.unjudged) or any(r.outcome in FAILING_OUTCOMES for r in self.results)
 
     def results_for(self, vendor: str) -> list[CheckResult]:
         return [r for r in self.results if r.vendor == vendor]

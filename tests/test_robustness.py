@@ -266,6 +266,10 @@ def test_persistent_429_is_not_an_acceptance_or_rejection_failure(tmp_path: Path
     outcomes = run.outcomes("andibase")
     assert outcomes["positive_data_acceptance"] != "failed"
     assert outcomes["negative_data_rejection"] != "failed"
+    # ...but a target that throttles everything is not thereby conformant: nothing was judged.
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert run.report is not None and run.report["unjudged"] == ["andibase"]
+    assert "not one response could be judged" in (tmp_path / "summary.md").read_text()
 
 
 def test_dry_run_sends_nothing_and_lists_redacted_cases(tmp_path: Path) -> None:
