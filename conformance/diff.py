@@ -69,6 +69,10 @@ RULES: dict[str, tuple[Severity, str]] = {
     "request-optional-field-added": ("info", "a new optional field"),
     "request-field-became-optional": ("info", "a required field became optional"),
     "request-field-removed": ("warning", "a field is no longer documented (sent values may be ignored)"),
+    "request-field-removed-closed": (
+        "breaking",
+        "a field is no longer documented and the object allows no other properties: sending it is rejected",
+    ),
     "request-type-narrowed": ("breaking", "a type that was accepted no longer is"),
     "request-type-widened": ("info", "more types are accepted"),
     "request-enum-value-removed": ("breaking", "an enum value is no longer accepted"),
@@ -793,11 +797,14 @@ def _compare_properties(old: Schema, new: Schema, where: _Where, out: _Findings,
         in_new = name in new.properties or name in new.required
         was_required, is_required = name in old.required, name in new.required
         if in_old and not in_new:
-            add(
-                "field-removed",
-                f"field {name!r} removed" + ("; values sent for it may be ignored or rejected" if request else ""),
-                at,
-            )
+            if request and new.additional is False:
+                add("field-removed-closed", f"field {name!r} removed, and no other properties are allowed", at)
+            else:
+                add(
+                    "field-removed",
+                    f"field {name!r} removed" + ("; values sent for it may be ignored or rejected" if request else ""),
+                    at,
+                )
         elif in_new and not in_old:
             if request:
                 add(

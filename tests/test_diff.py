@@ -103,6 +103,10 @@ CASES: list[Any] = [
     pytest.param(*req(obj({"a": S}), obj({"a": S, "b": S})), {("request-optional-field-added", "info")}),
     pytest.param(*req(obj({"a": S}, ("a",)), obj({"a": S})), {("request-field-became-optional", "info")}),
     pytest.param(*req(obj({"a": S, "b": S}), obj({"a": S})), {("request-field-removed", "warning")}),
+    pytest.param(
+        *req(obj({"a": S, "b": S}, additionalProperties=False), obj({"a": S}, additionalProperties=False)),
+        {("request-field-removed-closed", "breaking")},
+    ),
     pytest.param(*req(field({"type": ["string", "integer"]}), field(S)), {("request-type-narrowed", "breaking")}),
     pytest.param(*req(field({"type": "number"}), field(INT)), {("request-type-narrowed", "breaking")}),
     pytest.param(*req(field(S), field(INT)), {("request-type-narrowed", "breaking")}),
