@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -97,7 +96,16 @@ class ResultView:
 class CoverageTable:
     operation: str
     columns: list[str]
-    rows: list[tuple[str, list[tuple[str, bool]]]]  # field, [(value text, is a zero count)]
+    rows: list[tuple[str, list[CoverageCell]]]
+
+
+@dataclass
+class CoverageCell:
+    """One coverage value: plain text, or (for nested stats) one line per flattened key."""
+
+    text: str
+    zero: bool = False  # a zero count: a gap in what the run exercised
+    parts: list[tuple[str, str, bool]] = field(default_factory=list)  # (key, text, zero)
 
 
 @dataclass
@@ -120,18 +128,34 @@ def safe_link(url: str | None) -> str | None:
     return url.strip() if scheme in ("http", "https") else None
 
 
-def _coverage_value(value: Any) -> tuple[str, bool]:
+def _coverage_value(value: Any) -> CoverageCell:
     if value is None:
-        return "—", False
+        return CoverageCell("—")
     if isinstance(value, bool):
-        return ("yes" if value else "no"), False
+        return CoverageCell("yes" if value else "no")
     if isinstance(value, int | float):
-        return f"{value:,}" if isinstance(value, int) else f"{value:g}", value == 0
+        return CoverageCell(f"{value:,}" if isinstance(value, int) else f"{value:g}", value == 0)
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "—", not value
+        return CoverageCell(", ".join(str(v) for v in value) or "—", not value)
     if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True), False
-    return str(value), False
+        # Nested stats (string classes, dict depth and keys...) one per line, so their zeros stand out too.
+        parts = []
+        for key, inner in _flatten(value):
+            cell = _coverage_value(inner)
+            parts.append((key, cell.text, cell.zero))
+        return CoverageCell("", any(zero for _, _, zero in parts), parts)
+    return CoverageCell(str(value))
+
+
+def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key in sorted(value):
+        inner = value[key]
+        if isinstance(inner, dict):
+            out += _flatten(inner, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", inner))
+    return out
 
 
 def _coverage(vendor: VendorRun) -> list[CoverageTable]:
@@ -139,7 +163,7 @@ def _coverage(vendor: VendorRun) -> list[CoverageTable]:
     for operation, fields in vendor.coverage.items():
         columns = list(dict.fromkeys(k for stats in fields.values() for k in stats))
         rows = [
-            (name, [_coverage_value(stats[c]) if c in stats else ("", False) for c in columns])
+            (name, [_coverage_value(stats[c]) if c in stats else CoverageCell("") for c in columns])
             for name, stats in fields.items()
         ]
         tables.append(CoverageTable(operation=operation, columns=columns, rows=rows))
