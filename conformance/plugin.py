@@ -782,7 +782,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.section("conformance dry run: nothing was sent")
         for line in planned:
             terminalreporter.write_line(line)
-        terminalreporter.write_line(f"{len(planned)} case(s) would be sent")
+        terminalreporter.write_line(
+            f"{len(planned)} case(s) would be sent, plus the probes some checks send on their own (e.g."
+            " ignored_auth re-sends a case without credentials); --max-requests counts those too"
+        )
     terminalreporter.section("conformance")
     for line in terminal_summary(run):
         terminalreporter.write_line(line)
