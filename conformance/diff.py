@@ -21,7 +21,9 @@ Judgement calls:
   `type: [string, "null"]` -> no type is a widening, not "became not nullable";
 - operations are matched by method and path with parameter names blanked, and path parameters by
   position, so renaming `{id}` to `{thread_id}` is no change;
-- `readOnly`/`writeOnly`, `default`, `deprecated`, `discriminator` and `x-` extensions are ignored;
+- a `readOnly` property is left out of the request side and a `writeOnly` one out of the response side
+  (a required readOnly `id` added to a shared schema breaks no client);
+- `default`, `deprecated`, `discriminator` and `x-` extensions are ignored;
   response headers, links, callbacks and webhooks are not compared.
 """
 
@@ -198,6 +200,8 @@ class Schema:
     all_of: tuple[Schema, ...] = ()  # allOf members that could not be merged, sorted
     constraints: dict[str, Any] = field(default_factory=dict)  # format, pattern, bounds
     other: dict[str, Any] = field(default_factory=dict)  # keywords compared for equality only
+    read_only: frozenset[str] = frozenset()  # properties marked readOnly: never sent by clients
+    write_only: frozenset[str] = frozenset()  # properties marked writeOnly: never returned
     recursive: str | None = None  # a back-reference to a $ref being expanded
 
     def to_json(self) -> dict[str, Any]:
@@ -228,6 +232,10 @@ class Schema:
         out.update(sorted(self.constraints.items()))
         for key, value in sorted(self.other.items()):
             out[key] = _other_json(value)
+        if self.read_only:
+            out["$readOnly"] = sorted(self.read_only)
+        if self.write_only:
+            out["$writeOnly"] = sorted(self.write_only)
         return out
 
     def key(self) -> str:
@@ -356,6 +364,8 @@ def _merge(a: Schema, b: Schema) -> Schema:
         all_of=tuple(sorted(a.all_of + b.all_of, key=Schema.key)),
         constraints=constraints,
         other=other,
+        read_only=a.read_only | b.read_only,
+        write_only=a.write_only | b.write_only,
     )
 
 
@@ -466,6 +476,20 @@ class _Resolver:
             return _merge_all([base, self.schema(siblings)]) if siblings else base
         return self._plain(raw)
 
+    def _marked(self, raw: Any, flag: str) -> bool:
+        """Whether a property schema says `flag: true`, itself or in the schema its `$ref` names."""
+        if not isinstance(raw, dict):
+            return False
+        if raw.get(flag) is True:
+            return True
+        if isinstance(raw.get("$ref"), str):
+            try:
+                target = self.deref(raw)
+            except UsageError:
+                return False
+            return isinstance(target, dict) and target.get(flag) is True
+        return False
+
     def _plain(self, raw: dict[str, Any]) -> Schema:
         nullable = raw.get("nullable") is True
         types: frozenset[str] | None = None
@@ -525,6 +549,7 @@ class _Resolver:
                 other[key] = tuple(self.schema(v) for v in value)
             else:
                 other[key] = _jkey(value)
+        raw_properties: dict[str, Any] = raw["properties"] if isinstance(raw.get("properties"), dict) else {}
         result = Schema(
             nullable=nullable,
             types=types,
@@ -535,6 +560,8 @@ class _Resolver:
             items=items,
             constraints=constraints,
             other=other,
+            read_only=frozenset(str(k) for k, v in raw_properties.items() if self._marked(v, "readOnly")),
+            write_only=frozenset(str(k) for k, v in raw_properties.items() if self._marked(v, "writeOnly")),
         )
         if isinstance(raw.get("allOf"), list) and raw["allOf"]:
             result = _merge_all([result, *(self.schema(m) for m in raw["allOf"])])
@@ -788,8 +815,22 @@ def _divides(divisor: Any, value: Any) -> bool:
     return bool(abs(ratio - round(ratio)) < 1e-9)
 
 
+def _visible(schema: Schema, request: bool) -> Schema:
+    """The schema as one side of the exchange sees it: without readOnly (request) or writeOnly (response) fields."""
+    hidden = schema.read_only if request else schema.write_only
+    if not hidden:
+        return schema
+    return replace(
+        schema,
+        properties={k: v for k, v in schema.properties.items() if k not in hidden},
+        required=schema.required - hidden,
+    )
+
+
 def _compare_properties(old: Schema, new: Schema, where: _Where, out: _Findings, add: _Add) -> None:
     request = where.side == "request"
+    # A readOnly property is not part of what a client sends, a writeOnly one not of what it gets back.
+    old, new = _visible(old, request), _visible(new, request)
     names = old.properties.keys() | new.properties.keys() | old.required | new.required
     for name in sorted(names):
         at = where.at(name)

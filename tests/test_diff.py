@@ -871,3 +871,36 @@ def test_respelled_schema_gives_no_finding(model: Json, data: st.DataObject) -> 
         specs[1]["paths"]["/v1/things"]["post"]["requestBody"]["content"]["application/json"]["schema"], specs[1]
     )
     assert diff_specs(specs[0], specs[1]) == []
+
+
+ID_RO: Json = {"type": "string", "readOnly": True}
+SECRET_WO: Json = {"type": "string", "writeOnly": True}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # A required readOnly `id` added to a schema shared by request and response: the response gains a
+        # field, no client has to send it.
+        (
+            spec(body=NODE, response=NODE, components={"Node": obj({"name": S})}),
+            spec(body=NODE, response=NODE, components={"Node": obj({"name": S, "id": ID_RO}, ("id",))}),
+            {("response-required-field-added", "info")},
+        ),
+        # A writeOnly field dropped: clients may no longer send it; it was never returned.
+        (
+            spec(body=NODE, response=NODE, components={"Node": obj({"name": S, "secret": SECRET_WO})}),
+            spec(body=NODE, response=NODE, components={"Node": obj({"name": S})}),
+            {("request-field-removed", "warning")},
+        ),
+        # readOnly through a $ref'd property schema counts too.
+        (
+            spec(body=obj({"name": S}), components={"Id": ID_RO}),
+            spec(body=obj({"name": S, "id": {"$ref": "#/components/schemas/Id"}}, ("id",)), components={"Id": ID_RO}),
+            set(),
+        ),
+    ],
+    ids=["required-readOnly-added", "writeOnly-removed", "readOnly-by-ref"],
+)
+def test_read_only_and_write_only_fields_belong_to_one_side(old: Json, new: Json, expected: set[Any]) -> None:
+    assert findings(old, new) == expected
