@@ -6,6 +6,7 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,10 @@ def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
         raise UsageError(f"cannot read profile {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"profile {path} is not valid TOML: {exc}") from None
+    for deviation in raw.get("known_deviations", ()) if isinstance(raw.get("known_deviations"), list) else ():
+        # A TOML date (expires = 2027-01-31) is read as its ISO string, as in the baseline file.
+        if isinstance(deviation, dict) and isinstance(deviation.get("expires"), date):
+            deviation["expires"] = deviation["expires"].isoformat()
     errors = sorted(_profile_validator().iter_errors(raw), key=lambda e: list(e.path))
     if errors:
         first = errors[0]

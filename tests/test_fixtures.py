@@ -101,3 +101,29 @@ def test_a_malformed_profile_is_one_clear_error(tmp_path: Path, text: str, messa
 def test_unknown_vendor_names_the_known_ones() -> None:
     with pytest.raises(UsageError, match="unknown vendor 'nope' \\(known: andibase, seekrflow, watsonx\\)"):
         select_vendors(["nope"])
+
+
+@pytest.mark.parametrize(
+    ("deviation", "problem"),
+    [
+        ('{ operation = "POST /v1/threads", check = "round_trip", reason = "  " }', "reason"),
+        ('{ operation = "", check = "round_trip", reason = "r" }', "operation"),
+        ('{ operation = "POST /v1/threads", check = "round_trip", reason = "r", expires = 2027-01-31 }', None),
+    ],
+    ids=["blank-reason", "empty-operation", "toml-date"],
+)
+def test_known_deviations_are_validated_like_baseline_entries(
+    tmp_path: Path, deviation: str, problem: str | None
+) -> None:
+    import shutil
+
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures", fixtures)
+    path = fixtures / "profiles" / "watsonx.toml"
+    path.write_text(path.read_text().replace("known_deviations = []", f"known_deviations = [{deviation}]"))
+    if problem is None:
+        [loaded] = load_profile(path, fixtures).known_deviations
+        assert loaded.expires == "2027-01-31"
+    else:
+        with pytest.raises(UsageError, match=f"known_deviations/0/{problem}"):
+            load_profile(path, fixtures)
