@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from conformance.errors import UsageError
+from conformance.reports.json import validation_errors
 from conformance.results import FAILING_OUTCOMES, SCHEMA_VERSION, CheckResult, Outcome, RunResult
 
 Format = Literal["text", "markdown", "json"]
@@ -309,6 +310,9 @@ def load_report(path: Path | str) -> RunResult:
     for result in run.results:
         if result.outcome not in outcomes:
             raise UsageError(f"report {path} has an unknown outcome {result.outcome!r} for {result.key}")
+    errors = validation_errors(data)  # the documented schema, e.g. a vendor that is not a string
+    if errors:
+        raise UsageError(f"report {path} is not a conformance.json: {_one_line(errors[0])}")
     return run
 
 

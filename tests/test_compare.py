@@ -247,6 +247,12 @@ def test_load_report_reads_what_to_dict_wrote(tmp_path: Path) -> None:
         ('{"schema_version": 1, "results": [{"vendor": "a"}]}', "is not a conformance.json"),
         ('{"schema_version": 1, "results": ["x"]}', "is not a conformance.json"),
         ('{"schema_version": 1, "results": [], "started_at": "t", "surprise": 1}', "is not a conformance.json"),
+        (
+            '{"schema_version": 1, "tool_version": "0", "schemathesis_version": "4", "seed": 1, "started_at": "t",'
+            ' "results": [], "vendors": [{"vendor": null, "display_name": "", "spec_title": "", "spec_version": "",'
+            ' "target_url": ""}]}',
+            "is not a conformance.json: at /vendors/0/vendor",
+        ),
     ],
 )
 def test_bad_report_is_a_one_line_usage_error(tmp_path: Path, content: str | None, problem: str) -> None:
