@@ -7,6 +7,7 @@ User mistakes end with one `conformance: error: ...` line and exit code 2, never
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,6 +73,18 @@ def _run(pytest_args: list[str]) -> int:
     return int(pytest.main([str(SUITE_DIR), "-p", "conformance.plugin", *args]))
 
 
+def _print(text: str, code: int) -> int:
+    """Print a command's output; a reader that went away (`| head`) is not an error, the verdict stands."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the broken pipe again when it flushes stdout at exit: point it elsewhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["run"]:
@@ -103,14 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from conformance.diff import run_diff
 
             text, code = run_diff(args.old_spec, args.new_spec, args.format)
-            print(text)
-            return code
+            return _print(text, code)
         if args.command == "compare":
             from conformance.compare import run_compare
 
             text, code = run_compare(args.old_report, args.new_report, args.format)
-            print(text)
-            return code
+            return _print(text, code)
     except UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return USAGE_EXIT

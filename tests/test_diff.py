@@ -904,3 +904,25 @@ SECRET_WO: Json = {"type": "string", "writeOnly": True}
 )
 def test_read_only_and_write_only_fields_belong_to_one_side(old: Json, new: Json, expected: set[Any]) -> None:
     assert findings(old, new) == expected
+
+
+def test_output_into_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    paths = {f"/things/n{i}": {"post": {"responses": {"200": {"description": "ok"}}}} for i in range(3000)}
+    old = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": paths}
+    new = {**old, "paths": {}}
+    (tmp_path / "old.yaml").write_text(json.dumps(old))
+    (tmp_path / "new.yaml").write_text(json.dumps(new))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"Comparing")
+    proc.stdout.close()  # like `| head -1`
+    errors = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1  # the verdict stands: operations were removed
+    assert "Traceback" not in errors and "BrokenPipe" not in errors, errors
