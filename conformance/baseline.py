@@ -263,6 +263,8 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
             continue
         for result in results:
             if result.outcome in NOT_RUN_OUTCOMES:
+                # Neither confirmed nor refuted, but said, so the entry does not vanish from the reports.
+                _add_note(result, f"baseline entry ({entry.describe()}) not checked: this check judged no case")
                 continue
             if result.outcome in ("passed", "accepted"):
                 result.outcome = "stale"
