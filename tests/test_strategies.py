@@ -524,3 +524,72 @@ def test_metadata_dicts_respect_every_bound_at_every_level(max_depth: int, max_k
         assert encoded_size(value) <= max_bytes
 
     check()
+
+
+# --- property tests of the small strategies: every value they draw is what their name says ----------------------
+
+from conformance.strategies import (  # noqa: E402 - grouped with the tests that use them
+    json_floats,
+    json_integers,
+    json_scalars,
+    ordinary_strings,
+    weighted,
+)
+
+
+@FAST
+@given(nullable(st.integers(0, 9)))
+def test_nullable_draws_null_or_a_value_of_its_strategy(value: Any) -> None:
+    assert value is None or value in range(10)
+
+
+@FAST
+@given(objects(required={"id": st.integers()}, optional={"note": st.text(), "tags": st.lists(st.integers())}))
+def test_objects_hold_every_required_key_and_only_declared_ones(value: dict[str, Any]) -> None:
+    assert "id" in value and isinstance(value["id"], int)
+    assert set(value) <= {"id", "note", "tags"}
+
+
+@FAST
+@given(ordinary_strings(max_size=12))
+def test_ordinary_strings_are_short_json_safe_text(text: str) -> None:
+    assert len(text) <= 12
+    assert json.loads(json.dumps(text)) == text
+    text.encode("utf-8")  # no lone surrogates
+
+
+@FAST
+@given(json_integers())
+def test_json_integers_are_ints(value: int) -> None:
+    assert type(value) is int
+
+
+@FAST
+@given(json_floats())
+def test_json_floats_are_finite_and_round_trip_through_json(value: float) -> None:
+    text = json.dumps(value, allow_nan=False)  # raises on NaN/Infinity
+    assert json.loads(text) == value
+
+
+@FAST
+@given(json_scalars())
+def test_json_scalars_are_json_scalars(value: Any) -> None:
+    assert value is None or isinstance(value, bool | int | float | str)
+    json.dumps(value, allow_nan=False)
+
+
+@FAST
+@given(metadata_keys())
+def test_metadata_keys_are_strings_json_can_carry(key: str) -> None:
+    assert isinstance(key, str)
+    assert json.loads(json.dumps({key: 1})) == {key: 1}
+
+
+@FAST
+@given(weighted((1, st.just("a")), (3, st.just("b"))))
+def test_weighted_draws_only_from_its_options(value: str) -> None:
+    assert value in ("a", "b")
+
+
+def test_weighted_shrinks_to_its_first_option() -> None:
+    assert search(weighted((1, st.just("first")), (9, st.just("second"))), lambda v: True, 10) == "first"
