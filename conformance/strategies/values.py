@@ -369,7 +369,7 @@ def metadata_dicts(
     """Free-form metadata/context objects: deep (to `max_depth`), wide (to `max_keys`), big (to `max_bytes`).
 
     `values` are the leaves (default `json_scalars()`); nesting is added here, so the whole dict is at
-    most `max_depth` deep (the dict itself is depth 1). Four shapes, in shrink order: empty, narrow and deep
+    most `max_depth` deep (the dict itself is depth 1). Three shapes, in shrink order: narrow and deep
     (containers of up to `max_branch` items), wide (more than `max_branch` keys, up to `max_keys`,
     scalar values), bulky (a few long strings, for bodies of about 100 KB).
     """
@@ -384,9 +384,7 @@ def metadata_dicts(
     narrow_keys = min(max_branch, max_keys)
     # Nested objects obey `max_keys` too, not only the outer one.
     inner = _nested(values, keys, max_depth - 1, max(1, narrow_keys))
-    # The empty object is a shape of its own (and what everything shrinks to); the others hold at least
-    # one key, since Hypothesis would otherwise draw `{}` for a good share of them.
-    shapes = [(1, st.just({})), (4, st.dictionaries(keys, inner, min_size=min(1, narrow_keys), max_size=narrow_keys))]
+    shapes = [(4, st.dictionaries(keys, inner, max_size=narrow_keys))]
     if max_keys > narrow_keys:
         shapes.append(
             (
