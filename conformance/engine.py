@@ -284,7 +284,7 @@ class VendorRunner:
                     break
                 # A phase with no case for this operation (e.g. the spec has no examples) is skipped by Hypothesis.
                 # Our large explicit bodies make Hypothesis warn about the size of their repr, which nothing prints.
-                with contextlib.suppress(unittest.SkipTest), warnings.catch_warnings(), _without_local_constants():
+                with contextlib.suppress(unittest.SkipTest), warnings.catch_warnings(), without_local_constants():
                     warnings.simplefilter("ignore", HypothesisWarning)
                     if mode is HypothesisTestMode.FUZZING:
                         self._fuzzing_test(operation, test)()
@@ -580,7 +580,7 @@ class VendorRunner:
 
 
 @contextmanager
-def _without_local_constants() -> Iterator[None]:
+def without_local_constants() -> Iterator[None]:
     """Generation that depends on the seed only, not on which local modules happen to be imported.
 
     Hypothesis (6.131+) mixes literals from every imported non-site-packages module into what it draws,
