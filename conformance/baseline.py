@@ -43,7 +43,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ import jsonschema
 
 from conformance.errors import UsageError
 from conformance.results import CheckResult, Failure, RunResult
-from conformance.vendors import Profile
+from conformance.vendors import Profile, iso_expiry_dates
 
 BASELINE_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "baseline.schema.json"
 BASELINE_VERSION = 1
@@ -131,12 +131,7 @@ def load_baseline(path: Path | str) -> list[Entry]:
         raise UsageError(f"baseline {path} cannot be read: {_one_line(str(exc))}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"baseline {path} is not valid TOML: {_one_line(str(exc))}") from None
-    # A bare TOML date (expires = 2026-06-30) is as clear as a string; normalise it before validation.
-    items = raw.get("entry")
-    for item in items if isinstance(items, list) else []:
-        value = item.get("expires") if isinstance(item, dict) else None
-        if isinstance(value, date) and not isinstance(value, datetime):
-            item["expires"] = value.isoformat()
+    iso_expiry_dates(raw.get("entry"))
     errors = sorted(_validator().iter_errors(raw), key=_path_sort_key)
     if errors:
         first = errors[0]

@@ -37,7 +37,7 @@ from schemathesis.generation.overrides import Override
 
 from conformance import checks as our_checks
 from conformance.coverage import CoverageRecord
-from conformance.redact import redact, redact_headers, redact_value, secrets
+from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
 from conformance.strategies import Mode, coverage_bodies, request_bodies
 from conformance.transport import (
@@ -484,10 +484,9 @@ class VendorRunner:
         exchange.response_headers = redact_headers(dict(response.headers))
         # Redacted before it is cut, so a secret straddling the cut cannot leave its head behind.
         window = response.content[: MAX_BODY_IN_REPORT + 4 * max(map(len, secrets()), default=0)]
-        text = redact(window.decode("utf-8", "replace"))
-        if len(text) > MAX_BODY_IN_REPORT or len(response.content) > len(window):
-            text = text[:MAX_BODY_IN_REPORT] + "..."
-        exchange.response_body = text
+        exchange.response_body = redact_clipped(
+            window.decode("utf-8", "replace"), MAX_BODY_IN_REPORT, truncated=len(response.content) > len(window)
+        )
         exchange.elapsed = round(response.elapsed.total_seconds(), 4)
         if CAP_HEADER in response.headers:
             cap = response.headers[CAP_HEADER]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import socket
 import ssl
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import schemathesis
 
@@ -45,6 +47,7 @@ from conformance.transport import (
     DEFAULT_TIMEOUT,
     HttpxTransport,
     RateLimit,
+    tls_verify,
 )
 from conformance.vendors import FALLBACK_TOKEN_ENV, Profile, select_vendors
 
@@ -225,10 +228,6 @@ def _settings(config: pytest.Config) -> Settings:
     )
 
 
-def _is_suite_run(config: pytest.Config) -> bool:
-    return bool(getattr(config, "_conformance_items", False))
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a conformance check item")
     config._conformance_settings = _settings(config)  # type: ignore[attr-defined]
@@ -266,8 +265,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 def _path_parameters(profile: Profile) -> set[str]:
     """The names of the path parameters the vendor's spec declares (templated in its paths)."""
-    import re
-
     return {name for path in (profile.spec.get("paths") or {}) for name in re.findall(r"\{([^}]+)\}", path)}
 
 
@@ -285,7 +282,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if SUITE_ARG not in metafunc.fixturenames:
         return
     settings: Settings = metafunc.config._conformance_settings  # type: ignore[attr-defined]
-    metafunc.config._conformance_items = True  # type: ignore[attr-defined]
     ids, values = [], []
     for profile in settings.profiles:
         for label in operation_labels(profile):
@@ -464,10 +460,6 @@ def _preflight(url: str, timeout: float, verify: bool | str) -> None:
                 if parts.scheme == "https":
                     # The very trust the run's httpx client uses (certifi, --ca-bundle, SSL_CERT_FILE), so the
                     # preflight cannot pass where the run then fails, or the other way round.
-                    import httpx
-
-                    from conformance.transport import tls_verify
-
                     context = httpx.create_ssl_context(verify=tls_verify(verify), trust_env=True)
                     with context.wrap_socket(sock, server_hostname=host):
                         pass

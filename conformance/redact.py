@@ -61,11 +61,12 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
     return text
 
 
-def redact_clipped(text: str, limit: int, marker: str = "...") -> str:
+def redact_clipped(text: str, limit: int, marker: str = "...", *, truncated: bool = False) -> str:
     """`text` redacted, then cut to `limit` characters: never cut first, or a secret that straddles
-    the cut would leave its head behind."""
+    the cut would leave its head behind. `truncated`: the text is already part of something longer,
+    so it gets the marker even when it fits."""
     text = redact(text)
-    return text if len(text) <= limit else text[:limit] + marker
+    return text[:limit] + marker if truncated or len(text) > limit else text
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:

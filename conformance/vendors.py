@@ -6,7 +6,7 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,15 @@ def load_spec(path: Path) -> dict[str, Any]:
     return data
 
 
+def iso_expiry_dates(items: Any) -> None:
+    """A bare TOML date (expires = 2026-06-30) is as clear as a string: make each entry's `expires` its
+    ISO string before validation, in a profile's known deviations as in a baseline file."""
+    for item in items if isinstance(items, list) else []:
+        value = item.get("expires") if isinstance(item, dict) else None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            item["expires"] = value.isoformat()
+
+
 def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
     """Load and validate one profile file; the file's stem is the vendor key."""
     base = fixtures_dir or path.resolve().parent.parent
@@ -110,10 +119,7 @@ def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
         raise UsageError(f"cannot read profile {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"profile {path} is not valid TOML: {exc}") from None
-    for deviation in raw.get("known_deviations", ()) if isinstance(raw.get("known_deviations"), list) else ():
-        # A TOML date (expires = 2027-01-31) is read as its ISO string, as in the baseline file.
-        if isinstance(deviation, dict) and isinstance(deviation.get("expires"), date):
-            deviation["expires"] = deviation["expires"].isoformat()
+    iso_expiry_dates(raw.get("known_deviations"))
     errors = sorted(_profile_validator().iter_errors(raw), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
