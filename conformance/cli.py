@@ -1,7 +1,8 @@
-"""The `conformance` command: run, mock, report, diff, compare.
+"""The `conformance` command: run, vendors, mock, mutants, report, diff, compare.
 
-`conformance run` is a thin wrapper over the same pytest run as `pytest` from the repository root.
-User mistakes end with one `conformance: error: ...` line and exit code 2, never a traceback.
+`conformance run` is a thin wrapper over the pytest run `pytest --pyargs conformance.suite`; its
+`--help` lists this tool's options, `--pytest-help` all of pytest's. User mistakes of the other
+commands end with one `conformance: error: ...` line and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
 from conformance import __version__
 from conformance.errors import UsageError
 
-SUITE_DIR = Path(__file__).resolve().parent.parent / "suite"
 USAGE_EXIT = 2
+RUN_USAGE = "conformance run [OPTIONS] [PYTEST OPTIONS]"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,11 +29,13 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="run the conformance suite (a wrapper over pytest; unknown options are passed to pytest)",
-        description="Run the conformance suite. Options are the pytest ones: --vendor, --target-url, --param, "
-        "--max-examples, --seed, --request-timeout, --report-dir, --baseline, --max-requests, --rate-limit, ...",
+        help="run the conformance suite (pytest --pyargs conformance.suite; see `conformance run --help`)",
+        add_help=False,
     )
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="options passed to pytest")
+
+    vendors = sub.add_parser("vendors", help="list the vendors: key, spec title and version, where it came from")
+    vendors.add_argument("--vendors-dir", default=None, metavar="DIR", help="also the vendors of DIR")
 
     mock = sub.add_parser("mock", help="serve the reference mock(s) on 127.0.0.1")
     mock.add_argument(
@@ -41,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     mock.add_argument("--port", type=int, default=8000)
     mock.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     mock.add_argument("--mutant", default=None, help="serve a deliberately broken variant (see `conformance mutants`)")
+    mock.add_argument("--vendors-dir", default=None, metavar="DIR", help="also the vendors of DIR")
 
     sub.add_parser("mutants", help="list the defect zoo's mutants")
 
@@ -70,7 +74,69 @@ def _run(pytest_args: list[str]) -> int:
     import pytest
 
     args = [a for a in pytest_args if a != "--"]
-    return int(pytest.main([str(SUITE_DIR), "-p", "conformance.plugin", *args]))
+    if "--pytest-help" in args:
+        args = [a if a != "--pytest-help" else "--help" for a in args]
+    elif "-h" in args or "--help" in args:
+        print(run_help())
+        return 0
+    plugins = []
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        plugins = ["-p", "conformance.plugin"]  # the pytest11 entry point is not loaded then
+    return int(pytest.main([*plugins, "--pyargs", "conformance.suite", *args]))
+
+
+class _OptionRecorder:
+    """Stands in for pytest's parser to collect the plugin's own options and ini keys, for `run --help`."""
+
+    def __init__(self) -> None:
+        self.options: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+        self.ini: list[tuple[str, str]] = []
+
+    def getgroup(self, name: str, description: str = "") -> _OptionRecorder:
+        return self
+
+    def addoption(self, *names: str, **kwargs: Any) -> None:
+        self.options.append((names, kwargs))
+
+    def addini(self, name: str, help: str, **kwargs: Any) -> None:
+        self.ini.append((name, help))
+
+
+def run_help() -> str:
+    """This tool's options of `conformance run`, briefly; pytest's own are one flag away."""
+    from conformance.plugin import pytest_addoption
+
+    recorder = _OptionRecorder()
+    pytest_addoption(recorder)  # type: ignore[arg-type]
+    parser = argparse.ArgumentParser(
+        prog="conformance run",
+        usage=RUN_USAGE,
+        add_help=False,
+        description="Run the conformance suite (pytest --pyargs conformance.suite) and write its reports.",
+        epilog="ini keys (pyproject.toml [tool.pytest.ini_options]): "
+        + ", ".join(name for name, _ in recorder.ini)
+        + ". Every other option is pytest's (-n 2, -k, -x, -q ...): conformance run --pytest-help lists them all. "
+        "Exit codes: 0 passed, 1 failed, 2 interrupted, 4 usage error or unreachable target.",
+    )
+    for names, kwargs in recorder.options:
+        keep = {k: v for k, v in kwargs.items() if k in ("action", "help", "metavar")}
+        parser.add_argument(*names, **keep)
+    parser.add_argument("--pytest-help", action="store_true", help="show pytest's full help, these options included")
+    return parser.format_help().rstrip()
+
+
+def _vendors(vendors_dir: str | None) -> int:
+    from conformance.vendors import known_vendors
+
+    rows = []
+    for key, profile in known_vendors(vendors_dir).items():
+        info = profile.spec.get("info", {})
+        rows.append((key, str(info.get("title", "")), str(info.get("version", "")), profile.origin))
+    widths = [max(len(row[i]) for row in [("key", "title", "version", "origin"), *rows]) for i in range(3)]
+    lines = []
+    for row in [("KEY", "SPEC TITLE", "VERSION", "ORIGIN"), *rows]:
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    return _print("\n".join(lines), 0)
 
 
 def _print(text: str, code: int) -> int:
@@ -95,13 +161,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args.pytest_args)
+        if args.command == "vendors":
+            return _vendors(args.vendors_dir)
         if args.command == "mock":
+            from conformance.api import MOCK_TOKEN
             from conformance.mockcli import run_mock
-            from conformance.plugin import MOCK_TOKEN
             from conformance.vendors import select_vendors
 
-            tokens = sorted({p.token() or MOCK_TOKEN for p in select_vendors(args.vendor)})
-            return run_mock(args.vendor or None, args.host, args.port, args.mutant, tokens)
+            tokens = sorted({p.token() or MOCK_TOKEN for p in select_vendors(args.vendor, args.vendors_dir)})
+            return run_mock(args.vendor or None, args.host, args.port, args.mutant, tokens, args.vendors_dir)
         if args.command == "mutants":
             from conformance.mutants import MUTANTS
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import shlex
 import unittest
 import uuid
@@ -20,12 +19,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import Enum
 from typing import Any
 
 import hypothesis
 import hypothesis.strategies as st
 import schemathesis
 from hypothesis.errors import HypothesisWarning, InvalidArgument
+from schemathesis.checks import CHECKS as ST_CHECKS
 from schemathesis.checks import CheckContext, run_checks
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure as StFailure
@@ -36,6 +37,8 @@ from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, Hyp
 from schemathesis.generation.overrides import Override
 
 from conformance import checks as our_checks
+from conformance import compat
+from conformance.catalogue import ALL_CHECKS, BUILTIN_CHECKS, TRANSPORT_CHECKS
 from conformance.coverage import CoverageRecord
 from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
@@ -53,30 +56,51 @@ from conformance.transport import (
 )
 from conformance.vendors import Profile
 
-BUILTIN_CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_headers_conformance",
-    "response_schema_conformance",
-    "negative_data_rejection",
-    "positive_data_acceptance",
-    "missing_required_header",
-    "ignored_auth",
-)
-# Failures of the target that are not a check's verdict on a response, but of the exchange itself.
-TRANSPORT_CHECKS = ("request_timeout", "broken_response")
-ALL_CHECKS = BUILTIN_CHECKS + our_checks.OUR_CHECKS + TRANSPORT_CHECKS
+__all__ = ["ALL_CHECKS", "BUILTIN_CHECKS", "TRANSPORT_CHECKS", "CheckId", "StopReason", "VendorRunner"]
 # A request sent on purpose without valid credentials may be refused with these, documented or not.
 CREDENTIAL_REFUSALS = frozenset({401, 403})
 AUTH_AWARE_CHECKS = frozenset({"status_code_conformance", "positive_data_acceptance"})
 MAX_BODY_IN_REPORT = 4000
 RATE_LIMITED = 429
 PROBES_PER_OPERATION = 3
+MAX_DRY_RUN_BODY = 4000  # bytes of a body --dry-run prints in its curl command
 OUR_POSITIVE_WEIGHT = 2  # in the fuzzing phase's choice between Schemathesis's cases and ours
 CASE_ID_HEADER = "x-schemathesis-testcaseid"
-UNREACHABLE_NOTE = "the target became unreachable"
-INTERRUPTED_NOTE = "the run was interrupted"
+
+
+class StopReason(Enum):
+    """Why an operation's run ended before all its cases were sent."""
+
+    BUDGET = "budget"  # --max-requests was spent
+    UNREACHABLE = "unreachable"  # the target stopped answering at the network level
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
+    DRY_RUN = "dry run"  # --dry-run: nothing is sent at all
+
+    def note(self, detail: str = "") -> str:
+        """The sentence reports show for a check this stop left unjudged."""
+        if self is StopReason.BUDGET:
+            return detail  # the transport's own sentence names the budget
+        if self is StopReason.UNREACHABLE:
+            return f"the target became unreachable: {detail}"
+        if self is StopReason.INTERRUPTED:
+            return "the run was interrupted"
+        return "dry run: nothing was sent"
+
+
+@dataclass(frozen=True, order=True)
+class CheckId:
+    """One check of one operation of one vendor: the unit of a verdict (a pytest item, a report row)."""
+
+    vendor: str
+    operation: str  # e.g. "POST /v1/threads"
+    check: str
+
+    def __str__(self) -> str:
+        return f"{self.vendor}::{self.operation}::{self.check}"  # CheckResult.key and baseline Entry.key
+
+    @classmethod
+    def of(cls, result: CheckResult) -> CheckId:
+        return cls(result.vendor, result.operation, result.check)
 
 
 @dataclass
@@ -108,11 +132,20 @@ class OperationOutcome:
     label: str
     tallies: dict[str, _CheckTally]
     cases: int
-    stopped: str | None = None  # why the run stopped early
+    stopped: StopReason | None = None  # why the run stopped early
+    stop_detail: str = ""  # what the transport said about it
     dry_run: bool = False
     created: int = 0  # 2xx answers to creating requests: resources left on the target
     coverage: dict[str, Any] = field(default_factory=dict)  # per request field: what the sent bodies exercised
-    unreachable: bool = False  # the target could no longer be reached: the run must stop
+
+    @property
+    def unreachable(self) -> bool:
+        """The target could no longer be reached: the run must stop."""
+        return self.stopped is StopReason.UNREACHABLE
+
+    @property
+    def stop_note(self) -> str | None:
+        return self.stopped.note(self.stop_detail) if self.stopped is not None else None
 
     def results(self, vendor: str, checks: tuple[str, ...]) -> list[CheckResult]:
         out = []
@@ -142,9 +175,9 @@ class OperationOutcome:
 
     def _note(self, outcome: str) -> str | None:
         if outcome == "not_reached":
-            return self.stopped or "dry run: nothing was sent"
+            return self.stop_note or StopReason.DRY_RUN.note()
         if self.stopped and outcome in ("passed", "failed"):
-            return f"judged only the cases sent before the run stopped: {self.stopped}"
+            return f"judged only the cases sent before the run stopped: {self.stop_note}"
         return None
 
 
@@ -233,7 +266,7 @@ class VendorRunner:
     def run_operation(self, operation: Any) -> OperationOutcome:
         label = operation.label
         tallies: dict[str, _CheckTally] = {name: _CheckTally() for name in self.options.checks}
-        state: dict[str, Any] = {"cases": 0, "stopped": None, "error": None}
+        state: dict[str, Any] = {"cases": 0, "stopped": None, "detail": ""}
         created_before = self.transport.stats.created
         contexts: dict[str | None, CheckContext] = {}
 
@@ -258,11 +291,9 @@ class VendorRunner:
             try:
                 self._exercise(case, tallies, context, state)
             except BudgetExhausted as exc:
-                state["stopped"] = str(exc)
-                state["error"] = exc
+                state["stopped"], state["detail"] = StopReason.BUDGET, str(exc)
             except TargetUnreachable as exc:
-                state["stopped"] = f"{UNREACHABLE_NOTE}: {exc}"
-                state["error"] = exc
+                state["stopped"], state["detail"] = StopReason.UNREACHABLE, str(exc)
 
         def outcome() -> OperationOutcome:
             record = self.coverage.get(label)
@@ -271,10 +302,10 @@ class VendorRunner:
                 tallies=tallies,
                 cases=state["cases"],
                 stopped=state["stopped"],
+                stop_detail=state["detail"],
                 dry_run=self.options.dry_run,
                 created=self.transport.stats.created - created_before,
                 coverage=record.to_dict()["fields"] if record is not None else {},
-                unreachable=isinstance(state["error"], TargetUnreachable),
             )
 
         self.partial = None
@@ -284,7 +315,11 @@ class VendorRunner:
                     break
                 # A phase with no case for this operation (e.g. the spec has no examples) is skipped by Hypothesis.
                 # Our large explicit bodies make Hypothesis warn about the size of their repr, which nothing prints.
-                with contextlib.suppress(unittest.SkipTest), warnings.catch_warnings(), without_local_constants():
+                with (
+                    contextlib.suppress(unittest.SkipTest),
+                    warnings.catch_warnings(),
+                    compat.without_local_constants(),
+                ):
                     warnings.simplefilter("ignore", HypothesisWarning)
                     if mode is HypothesisTestMode.FUZZING:
                         self._fuzzing_test(operation, test)()
@@ -294,7 +329,7 @@ class VendorRunner:
                 self._probe_unknown_resources(operation, tallies, context, state)
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: keep what ran (and the threads it created) for the reports, then stop.
-            state["stopped"] = INTERRUPTED_NOTE
+            state["stopped"] = StopReason.INTERRUPTED
             self.partial = outcome()
             raise
         return outcome()
@@ -426,12 +461,10 @@ class VendorRunner:
             try:
                 self._exercise(case, tallies, context, state, only=("unknown_resource", "not_a_server_error"))
             except BudgetExhausted as exc:
-                state["stopped"] = str(exc)
-                state["error"] = exc
+                state["stopped"], state["detail"] = StopReason.BUDGET, str(exc)
                 return
             except TargetUnreachable as exc:
-                state["stopped"] = f"{UNREACHABLE_NOTE}: {exc}"
-                state["error"] = exc
+                state["stopped"], state["detail"] = StopReason.UNREACHABLE, str(exc)
                 return
 
     def _exercise(
@@ -464,9 +497,8 @@ class VendorRunner:
             record = self.coverage.setdefault(case.operation.label, CoverageRecord())
             record.record(case.body, schema, self.profile.spec, body_bytes=len(content))
         if self.options.dry_run:
-            body = exchange.body if exchange.body is None else _clip(json.dumps(exchange.body, ensure_ascii=True))
-            line = f"{self.profile.key} [{phase}/{mode}] {method} {exchange.url} {exchange.headers} {body}"
-            self.planned.setdefault(case.operation.label, []).append(line)
+            line = self._dry_run_command(method, _full_url(url, params), shown, content)
+            self.planned.setdefault(case.operation.label, []).append(f"{line}  # {self.profile.key} [{phase}/{mode}]")
             return
         try:
             response = self.transport.request(method, url, headers=headers, params=params, content=content)
@@ -499,7 +531,7 @@ class VendorRunner:
         st_response = StResponse.from_httpx(response, verify=True)
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = self.authenticated(headers)
-        enabled = [c for c in ctx.internals.checks if c.__name__ in tallies and (only is None or c.__name__ in only)]
+        enabled = [c for c in _enabled_checks(ctx) if c.__name__ in tallies and (only is None or c.__name__ in only)]
         if response.status_code == RATE_LIMITED:
             # Still 429 after the transport's bounded retries: the target's throttling, not a verdict on the case.
             enabled = [c for c in enabled if c.__name__ == "not_a_server_error"]
@@ -512,7 +544,7 @@ class VendorRunner:
                 return
             # Schemathesis's own identity of a finding: two schema violations at different places are
             # two failures, though they share a title.
-            key = f"{failure.title}|{type(failure).__name__}|{response.status_code}|{failure._unique_key}"
+            key = f"{failure.title}|{type(failure).__name__}|{response.status_code}|{compat.failure_key(failure)}"
             self._record(tallies, name, failure.message, failure.title, exchange, curl, phase, mode, size, key=key)
 
         def on_success(name: str, _case: Any) -> None:
@@ -533,6 +565,23 @@ class VendorRunner:
             except Exception as exc:  # a check that crashes is reported, not allowed to stop the run
                 title = f"Check raised {type(exc).__name__}"
                 self._record(tallies, check.__name__, redact(str(exc)), title, exchange, curl, phase, mode, size)
+
+    def _dry_run_command(self, method: str, url: str, headers: dict[str, str], content: bytes | None) -> str:
+        """A runnable curl command for a case --dry-run does not send; the token is the shell variable it
+        comes from (double-quoted so the shell expands it), never its value."""
+        if content is not None and len(content) > MAX_DRY_RUN_BODY:
+            return f"# {method} {redact(url)}: a body of {len(content)} bytes, too long to print"
+        parts = ["curl", "-X", method, shlex.quote(redact(url))]
+        auth = self.profile.auth
+        for name, value in headers.items():
+            if self.token and name.lower() == auth.header.lower() and value == auth.header_value(self.token):
+                template = _double_quoted(f"{name}: {auth.value}").replace("{token}", f"${auth.token_env}")
+                parts += ["-H", f'"{template}"']
+            else:
+                parts += ["-H", shlex.quote(redact(f"{name}: {value}"))]
+        if content is not None:
+            parts += ["--data-binary", shlex.quote(redact(content.decode("utf-8", "replace")))]
+        return " ".join(parts)
 
     @staticmethod
     def _record(
@@ -578,35 +627,12 @@ class VendorRunner:
         )
 
 
-@contextmanager
-def without_local_constants() -> Iterator[None]:
-    """Generation that depends on the seed only, not on which local modules happen to be imported.
-
-    Hypothesis (6.131+) mixes literals from every imported non-site-packages module into what it draws,
-    and rescans whenever `sys.modules` grows. Which of our modules (or a user's conftest) are loaded
-    differs between `--vendor a` and `--vendor a --vendor b`, between `-n 0` and `-n 2`, and between
-    installs, so the same seed gave different cases. No public setting turns the pool off, so it is
-    emptied here for the duration of our generation and restored afterwards.
-    """
-    try:
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-    except ImportError:  # a Hypothesis without the pool: nothing to pin
-        yield
-        return
-    original = getattr(providers, "_get_local_constants", None)
-    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
-    if original is None or cache is None:
-        yield
-        return
-    empty = Constants()
-    providers._get_local_constants = lambda: empty
-    cache.clear()
-    try:
-        yield
-    finally:
-        providers._get_local_constants = original
-        cache.clear()
+def _enabled_checks(ctx: CheckContext) -> list[Any]:
+    """Schemathesis's registered check functions (its own and ours) that the context's config enables,
+    in registration order: what `CheckContext` itself selects, from public API."""
+    return [
+        c for c in ST_CHECKS.get_all() if not isinstance(c, type) and ctx.config.get_by_name(name=c.__name__).enabled
+    ]
 
 
 def _with_body(case: Any, body: Any) -> Any:
@@ -645,8 +671,9 @@ def _reportable_body(body: Any, content: bytes | None) -> Any:
     return redact_value(body)
 
 
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
+def _double_quoted(text: str) -> str:
+    """`text` escaped for the inside of a double-quoted shell word."""
+    return "".join(f"\\{c}" if c in '"\\$`' else c for c in text)
 
 
 def _not_set(value: Any) -> bool:

@@ -37,9 +37,16 @@ def describe_tokens(tokens: list[str], profiles: list[Profile], environ: Mapping
     return ", ".join(parts) or "none"
 
 
-def run_mock(vendors: list[str] | None, host: str, port: int, mutant: str | None, tokens: list[str]) -> int:
+def run_mock(
+    vendors: list[str] | None,
+    host: str,
+    port: int,
+    mutant: str | None,
+    tokens: list[str],
+    vendors_dir: str | None = None,
+) -> int:
     """Serve the mock until Ctrl-C; print one line with the URL(s) and the accepted token(s). Returns 0."""
-    profiles = select_vendors(vendors)
+    profiles = select_vendors(vendors, vendors_dir)
     if mutant:
         get_mutant(mutant)  # an unknown name is a UsageError before anything is bound
     accepted = list(tokens) or mock_tokens(profiles)

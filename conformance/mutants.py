@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from conformance import catalogue
 from conformance.errors import UsageError
 
 if TYPE_CHECKING:
@@ -37,21 +38,9 @@ if TYPE_CHECKING:
     ValidHook = Callable[[Call], Reply | None]
     ReplyHook = Callable[[Call, Reply], Reply]
 
-BUILTIN_CHECKS = frozenset(
-    {
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_headers_conformance",
-        "response_schema_conformance",
-        "negative_data_rejection",
-        "positive_data_acceptance",
-        "missing_required_header",
-        "ignored_auth",
-    }
-)
-OUR_CHECKS = frozenset({"round_trip", "unique_ids", "timestamps", "defaults_applied"})
-KNOWN_CHECKS = BUILTIN_CHECKS | OUR_CHECKS
+BUILTIN_CHECKS = frozenset(catalogue.BUILTIN_CHECKS)
+OUR_CHECKS = frozenset(catalogue.SEMANTIC_CHECKS)
+KNOWN_CHECKS = frozenset(catalogue.ALL_CHECKS)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import httpx
 from schemathesis.core.transport import Response as StResponse
 from schemathesis.transport.requests import RequestsTransport
 
+from conformance import compat
 from conformance.errors import UsageError
 
 DEFAULT_TIMEOUT = 10.0
@@ -320,10 +321,7 @@ def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
 def _deadline_transport(verify: bool | str) -> httpx.HTTPTransport:
     """httpx's own transport, whose connections honour the request deadline."""
     transport = httpx.HTTPTransport(verify=tls_verify(verify), trust_env=True)
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend):  # else a future httpx: per-operation timeouts only
-        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    compat.wrap_network_backend(transport, _DeadlineBackend)
     return transport
 
 
@@ -411,7 +409,7 @@ class _SchemathesisAdapter(RequestsTransport):
         super().__init__()
         from schemathesis.transport.requests import REQUESTS_TRANSPORT
 
-        self._copy_serializers_from(REQUESTS_TRANSPORT)
+        compat.copy_serializers(self, REQUESTS_TRANSPORT)
         self._ours = transport
         self._base_url = base_url
 
@@ -425,9 +423,4 @@ class _SchemathesisAdapter(RequestsTransport):
 
 def route_schema_through(schema: Any, transport: HttpxTransport, base_url: str) -> None:
     """Make every request Schemathesis sends for `schema` (cases and probes) go through `transport`."""
-    adapter = _SchemathesisAdapter(transport, base_url)
-    base = type(schema)
-    # The schema's `transport` is a read-only property chosen from its `app`; a subclass that answers
-    # with our adapter is the narrowest way to replace it without patching Schemathesis globally.
-    routed = type(f"Routed{base.__name__}", (base,), {"transport": property(lambda self: adapter)})
-    schema.__class__ = routed
+    compat.route_schema_transport(schema, _SchemathesisAdapter(transport, base_url))

@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,18 @@ import yaml
 
 from conformance.errors import UsageError
 
-FIXTURES_DIR = Path(os.environ.get("CONFORMANCE_FIXTURES", Path(__file__).resolve().parent.parent / "fixtures"))
 PROFILE_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "profile.schema.json"
 FALLBACK_TOKEN_ENV = "CONFORMANCE_TOKEN"
+VENDORS_DIR_ENV = "CONFORMANCE_VENDORS_DIR"
+BUNDLED = "bundled"  # the origin of the vendors shipped inside the package
+
+
+def bundled_dir() -> Path:
+    """The package's own vendors directory (`profiles/*.toml`, `specs/...`), read through importlib.resources."""
+    root = files("conformance.bundled")
+    if not isinstance(root, Path):  # e.g. a zip import: the profiles' relative spec paths need a directory
+        raise UsageError("the bundled vendors are not on a file system (zip installs are not supported)")
+    return root
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ class Deviation:
 
 @dataclass(frozen=True)
 class Profile:
-    """A vendor profile, loaded from `fixtures/profiles/<key>.toml`."""
+    """A vendor profile, loaded from `<vendors dir>/profiles/<key>.toml`."""
 
     key: str
     display_name: str
@@ -63,6 +73,7 @@ class Profile:
     known_deviations: tuple[Deviation, ...] = ()
     mock: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    origin: str = BUNDLED  # "bundled", or the --vendors-dir the profile came from
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -108,9 +119,10 @@ def iso_expiry_dates(items: Any) -> None:
             item["expires"] = value.isoformat()
 
 
-def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
-    """Load and validate one profile file; the file's stem is the vendor key."""
-    base = fixtures_dir or path.resolve().parent.parent
+def load_profile(path: Path, vendors_dir: Path | None = None, *, origin: str = BUNDLED) -> Profile:
+    """Load and validate one profile file; the file's stem is the vendor key, its spec path is relative
+    to the vendors directory (the profile's grandparent by default)."""
+    base = (vendors_dir or path.resolve().parent.parent).resolve()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -126,10 +138,13 @@ def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
         where = "/".join(str(p) for p in first.path) or "(top level)"
         raise UsageError(f"profile {path} is invalid at {where}: {first.message}")
     fields = raw.get("fields", {})
+    spec_path = (base / raw["spec"]).resolve()
+    if not spec_path.is_relative_to(base):  # a profile names a spec of its own directory, nothing else
+        raise UsageError(f"profile {path} is invalid at spec: {raw['spec']!r} lies outside {base}")
     return Profile(
         key=path.stem,
         display_name=raw["display_name"],
-        spec_path=(base / raw["spec"]).resolve(),
+        spec_path=spec_path,
         auth=Auth(**raw["auth"]),
         base_url=raw.get("base_url"),
         path_params=dict(raw.get("path_params", {})),
@@ -140,21 +155,40 @@ def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
         known_deviations=tuple(Deviation(**d) for d in raw.get("known_deviations", ())),
         mock=dict(raw.get("mock", {})),
         source=path,
+        origin=origin,
     )
 
 
-def profile_paths(fixtures_dir: Path = FIXTURES_DIR) -> list[Path]:
-    return sorted((fixtures_dir / "profiles").glob("*.toml"))
+def profile_paths(vendors_dir: Path) -> list[Path]:
+    return sorted((vendors_dir / "profiles").glob("*.toml"))
 
 
-def known_vendors(fixtures_dir: Path = FIXTURES_DIR) -> dict[str, Profile]:
-    """Every vendor that has a profile, by key, in a stable order."""
-    return {p.stem: load_profile(p, fixtures_dir) for p in profile_paths(fixtures_dir)}
+def user_vendors_dir(vendors_dir: Path | str | None = None) -> Path | None:
+    """The user's vendors directory: the one given, else $CONFORMANCE_VENDORS_DIR, else none."""
+    chosen = vendors_dir if vendors_dir not in (None, "") else os.environ.get(VENDORS_DIR_ENV) or None
+    if chosen is None:
+        return None
+    path = Path(chosen)
+    if not (path / "profiles").is_dir():
+        raise UsageError(f"vendors directory {path}: no profiles/ folder in it (expected profiles/<key>.toml)")
+    return path
 
 
-def select_vendors(names: list[str] | None, fixtures_dir: Path = FIXTURES_DIR) -> list[Profile]:
+def known_vendors(vendors_dir: Path | str | None = None) -> dict[str, Profile]:
+    """Every vendor that has a profile, by key: the bundled ones, then the user's directory's, which add
+    vendors or override bundled ones of the same key."""
+    bundled = bundled_dir()
+    vendors = {p.stem: load_profile(p, bundled) for p in profile_paths(bundled)}
+    user = user_vendors_dir(vendors_dir)
+    if user is not None:
+        for path in profile_paths(user):
+            vendors[path.stem] = load_profile(path, user, origin=str(user))
+    return dict(sorted(vendors.items()))
+
+
+def select_vendors(names: list[str] | None, vendors_dir: Path | str | None = None) -> list[Profile]:
     """The profiles named (all when `names` is empty), or a UsageError naming the unknown one."""
-    vendors = known_vendors(fixtures_dir)
+    vendors = known_vendors(vendors_dir)
     if not names:
         return list(vendors.values())
     selected = []

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.engine import without_local_constants
+from conformance.compat import without_local_constants
 
 pytest_plugins = ["pytester"]
 

@@ -1,0 +1,90 @@
+"""Every reach into a dependency's private internals, in one place.
+
+Each function here uses something its library does not promise to keep. Each has a self-test in
+`tests/test_compat.py` that fails loudly when the library moves, and `pyproject.toml` bounds the
+library to the versions tested. Everything else in the package uses public API only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpcore
+import httpx
+
+
+class CompatError(RuntimeError):
+    """A dependency no longer has the internal this module relies on: pin it, or update compat.py."""
+
+
+def wrap_network_backend(
+    transport: httpx.HTTPTransport, wrap: Callable[[httpcore.NetworkBackend], httpcore.NetworkBackend]
+) -> None:
+    """httpx: replace the network backend of `transport`'s connection pool with `wrap(backend)`.
+
+    httpx.HTTPTransport builds its httpcore pool itself and takes no backend; building our own pool
+    would mean re-implementing HTTPTransport (proxies, TLS, limits)."""
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if not isinstance(backend, httpcore.NetworkBackend):
+        raise CompatError("httpx.HTTPTransport._pool._network_backend is gone")
+    pool._network_backend = wrap(backend)  # type: ignore[union-attr]
+
+
+def route_schema_transport(schema: Any, transport: Any) -> None:
+    """Schemathesis: make `schema` send every request (cases and its own probes) through `transport`.
+
+    The schema's `transport` is a read-only property chosen from its `app`; a subclass that answers with
+    ours is the narrowest way to replace it without patching Schemathesis globally."""
+    base = type(schema)
+    if not isinstance(getattr(base, "transport", None), property):
+        raise CompatError("schemathesis BaseSchema.transport is no longer a property")
+    schema.__class__ = type(f"Routed{base.__name__}", (base,), {"transport": property(lambda self: transport)})
+
+
+def copy_serializers(target: Any, source: Any) -> None:
+    """Schemathesis: give a transport of ours the serializers (JSON, form, ...) of a built-in one."""
+    method = getattr(target, "_copy_serializers_from", None)
+    if method is None:
+        raise CompatError("schemathesis BaseTransport._copy_serializers_from is gone")
+    method(source)
+
+
+def failure_key(failure: Any) -> str:
+    """Schemathesis: its own identity of a finding within an operation (what `Failure.__eq__` compares),
+    so two schema violations at different places are two failures though they share a title."""
+    try:
+        return str(failure._unique_key)
+    except AttributeError:
+        raise CompatError("schemathesis Failure._unique_key is gone") from None
+
+
+@contextmanager
+def without_local_constants() -> Iterator[None]:
+    """Hypothesis: generation that depends on the seed only, not on which local modules are imported.
+
+    Hypothesis (6.131+) mixes literals from every imported non-site-packages module into what it draws,
+    and rescans whenever `sys.modules` grows. Which of our modules (or a user's conftest) are loaded
+    differs between `--vendor a` and `--vendor a --vendor b`, between `-n 0` and `-n 2`, and between
+    installs, so the same seed gave different cases. No public setting turns the pool off, so it is
+    emptied here for the duration of our generation and restored afterwards.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:
+        raise CompatError("hypothesis' local-constants pool moved (hypothesis.internal.conjecture.providers)") from None
+    original = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if original is None or cache is None:
+        raise CompatError("hypothesis providers._get_local_constants / CONSTANTS_CACHE are gone")
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.clear()
