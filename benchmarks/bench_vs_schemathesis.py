@@ -3,8 +3,8 @@
 Prints cases per second for each and the ratio, measured in one run. Also prints what each found
 against the *conforming* reference mock: plain `st run` reports the undocumented 401 that
 SeekrFlow's spec cannot express. Both run every case (`st run --continue-on-failure`). Ours is timed
-in-process through the engine (no pytest start-up); `st run` includes its process start-up, which the
-printout says.
+in-process through the engine's entry point, `conformance.api.run` (no pytest start-up); `st run`
+includes its process start-up, which the printout says.
 
     python benchmarks/bench_vs_schemathesis.py [--vendor seekrflow] [--max-examples 100] [--repeat 3]
 """
@@ -12,6 +12,7 @@ printout says.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -20,27 +21,29 @@ import tempfile
 import time
 from pathlib import Path
 
-from conformance.engine import RunOptions, VendorRunner
+from conformance.api import make_settings, run
 from conformance.mock import create_app
 from conformance.server import running_server
-from conformance.transport import HttpxTransport
-from conformance.vendors import select_vendors
+from conformance.vendors import FALLBACK_TOKEN_ENV, select_vendors
 
 TOKEN = "bench-token"
 
 
 def ours(profile: object, url: str, max_examples: int, seed: int) -> tuple[int, float, int]:
-    transport = HttpxTransport()
+    """One whole run through the engine's public entry point (no pytest), timed."""
+    os.environ[FALLBACK_TOKEN_ENV] = TOKEN
+    settings = make_settings(
+        vendors=[profile.key],  # type: ignore[attr-defined]
+        target_url=url,
+        seed=seed,
+        max_examples=max_examples,
+        check_report_dir=False,
+    )
     started = time.perf_counter()
-    runner = VendorRunner(profile, url, TOKEN, transport, RunOptions(seed=seed, max_examples=max_examples))  # type: ignore[arg-type]
-    cases = failed = 0
-    for operation in runner.operations():
-        outcome = runner.run_operation(operation)
-        cases += outcome.cases
-        failed += sum(1 for r in outcome.results(profile.key, runner.options.checks) if r.outcome == "failed")  # type: ignore[attr-defined]
+    result = run(settings)
     elapsed = time.perf_counter() - started
-    transport.close()
-    return cases, elapsed, failed
+    cases = sum(vendor.cases for vendor in result.vendors)
+    return cases, elapsed, sum(1 for r in result.results if r.outcome == "failed")
 
 
 def theirs(profile: object, url: str, max_examples: int, seed: int) -> tuple[int, float, str]:

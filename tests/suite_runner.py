@@ -66,12 +66,13 @@ def run_suite(
     env: dict[str, str] | None = None,
     timeout: float = 600,
 ) -> SuiteRun:
-    """`pytest suite ...` in a subprocess; reads back conformance.json when it was written."""
+    """`pytest --pyargs conformance.suite ...` in a subprocess; reads back conformance.json when it was written."""
     command = [
         sys.executable,
         "-m",
         "pytest",
-        str(ROOT / "suite"),
+        "--pyargs",
+        "conformance.suite",
         "-q",
         "-p",
         "no:cacheprovider",

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from conformance.vendors import bundled_dir
 from tests.suite_runner import ROOT, TOKEN, mock_target, run_suite
+
+BUNDLED = bundled_dir()
 
 
 def conformance(
@@ -59,10 +62,10 @@ def test_port_in_use() -> None:
 
 
 def test_malformed_profile_file(tmp_path: Path) -> None:
-    fixtures = tmp_path / "fixtures"
-    shutil.copytree(ROOT / "fixtures", fixtures)
+    fixtures = tmp_path / "vendors"
+    shutil.copytree(BUNDLED, fixtures)
     (fixtures / "profiles" / "seekrflow.toml").write_text('display_name = "SeekrFlow"\n[auth]\nheader = 3\n')
-    proc = conformance("mock", "--port", "0", env={"CONFORMANCE_FIXTURES": str(fixtures)})
+    proc = conformance("mock", "--port", "0", "--vendors-dir", str(fixtures))
     assert proc.returncode == 2
     line = one_clear_line(proc.stderr)
     assert "seekrflow.toml" in line and "invalid" in line
@@ -81,15 +84,15 @@ def test_malformed_profile_file(tmp_path: Path) -> None:
 def test_unreadable_fixture_files_are_one_line(
     tmp_path: Path, target: str, content: bytes | None, expected: str
 ) -> None:
-    fixtures = tmp_path / "fixtures"
-    shutil.copytree(ROOT / "fixtures", fixtures)
+    fixtures = tmp_path / "vendors"
+    shutil.copytree(BUNDLED, fixtures)
     path = fixtures / target
     path.unlink()
     if content is None:
         path.mkdir()
     else:
         path.write_bytes(content)
-    proc = conformance("mock", "--vendor", "seekrflow", "--port", "0", env={"CONFORMANCE_FIXTURES": str(fixtures)})
+    proc = conformance("mock", "--vendor", "seekrflow", "--port", "0", env={"CONFORMANCE_VENDORS_DIR": str(fixtures)})
     assert proc.returncode == 2
     assert expected in one_clear_line(proc.stderr)
 
@@ -125,14 +128,63 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
         (["--param", "channelId"], "expected NAME=VALUE"),
         (["--target-url", "ftp://x"], "expected an http(s) URL"),
         (["--rate-limit", "fast"], "invalid --rate-limit"),
-        (["--max-examples", "0"], "--max-examples must be at least 1"),
-        (["--timestamp-skew", "0"], "--timestamp-skew must be positive"),
+        (["--max-examples", "0"], "--max-examples must be a positive whole number"),
+        (["--timestamp-skew", "0"], "--timestamp-skew must be a positive, finite number"),
+        (["--timestamp-skew", "nan"], "--timestamp-skew must be a positive, finite number (got nan)"),
+        (["--request-timeout", "inf"], "--request-timeout must be a positive, finite number (got inf)"),
         (["--baseline-update"], "--baseline-update needs a baseline file"),
         (["--baseline", str(tmp_path / "missing.toml")], "does not exist"),
     ):
         run = run_suite(tmp_path, *args, vendors=["seekrflow"])
         assert run.returncode == pytest.ExitCode.USAGE_ERROR, args
-        assert message in run.stderr
+        assert message in one_clear_line(run.stderr)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("request_timeout", float("nan")),
+        ("request_timeout", float("inf")),
+        ("request_timeout", -1.0),
+        ("timestamp_skew", float("-inf")),
+        ("timestamp_skew", -5.0),
+        ("max_examples", -3),
+        ("max_requests", 0),
+        ("max_body_bytes", -1),
+    ],
+)
+def test_numbers_that_are_not_positive_and_finite_are_usage_errors(option: str, value: float) -> None:
+    from conformance.api import make_settings
+    from conformance.errors import UsageError
+
+    with pytest.raises(UsageError, match="must be a positive"):
+        make_settings(vendors=["seekrflow"], **{option: value})  # type: ignore[arg-type]
+
+
+def test_a_report_dir_that_cannot_be_written_is_a_usage_error_before_anything_is_sent(tmp_path: Path) -> None:
+    from tests.faults import CountingApp
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    cases = [(a_file, "is a file"), (a_file / "below", "lies below"), (read_only / "reports", "is not writable")]
+    if os.geteuid() == 0:
+        cases.pop()  # root writes into a read-only directory anyway
+    apps = []
+
+    def wrap(app: object) -> CountingApp:
+        apps.append(CountingApp(app))
+        return apps[-1]
+
+    with mock_target(["seekrflow"], wrap=wrap) as target:
+        for report_dir, message in cases:
+            command_dir = tmp_path / "unused"
+            run = run_suite(command_dir, "--report-dir", str(report_dir), target=target, vendors=["seekrflow"])
+            assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout[-2000:]
+            assert message in one_clear_line(run.stderr)
+    assert apps[0].requests == 0
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])

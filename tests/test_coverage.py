@@ -24,7 +24,9 @@ from conformance.strategies import (
     string_branch,
 )
 
-SPEC_PATHS = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "specs").glob("*/openapi.yaml"))
+SPEC_PATHS = sorted(
+    (Path(__file__).resolve().parent.parent / "conformance" / "bundled" / "specs").glob("*/openapi.yaml")
+)
 
 SCHEMA = {"$ref": "#/components/schemas/Body"}
 COMPONENTS = {

@@ -16,7 +16,7 @@ from conformance.diff import RULES, Change, canonical, diff_specs, render, run_d
 from conformance.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted((ROOT / "fixtures" / "specs").glob("*/openapi.yaml"))
+SPECS = sorted((ROOT / "conformance" / "bundled" / "specs").glob("*/openapi.yaml"))
 DATA = Path(__file__).resolve().parent / "data" / "diff"
 OP = "POST /v1/things"
 
@@ -616,7 +616,7 @@ def test_vendor_spec_against_itself(path: Path) -> None:
 
 
 def test_vendor_spec_30_rewrite_against_31_original() -> None:
-    original = yaml.safe_load((ROOT / "fixtures/specs/andibase-unversioned/openapi.yaml").read_text())
+    original = yaml.safe_load((ROOT / "conformance/bundled/specs/andibase-unversioned/openapi.yaml").read_text())
     rewrite = yaml.safe_load((DATA / "andibase-3.0.yaml").read_text())
     assert rewrite["openapi"].startswith("3.0")
     assert diff_specs(original, rewrite) == []

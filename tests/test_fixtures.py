@@ -1,4 +1,4 @@
-"""Sanity of the fixture files: every spec validates, every profile validates, and they pair up."""
+"""Sanity of the bundled vendors (every spec and profile validates, they pair up) and of --vendors-dir."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ import pytest
 from openapi_spec_validator import validate
 
 from conformance.errors import UsageError
-from conformance.vendors import FIXTURES_DIR, known_vendors, load_profile, load_spec, profile_paths, select_vendors
+from conformance.vendors import (
+    VENDORS_DIR_ENV,
+    bundled_dir,
+    known_vendors,
+    load_profile,
+    load_spec,
+    profile_paths,
+    select_vendors,
+)
 
-SPECS = sorted((FIXTURES_DIR / "specs").glob("*/openapi.yaml"))
-PROFILES = profile_paths()
+BUNDLED = bundled_dir()
+SPECS = sorted((BUNDLED / "specs").glob("*/openapi.yaml"))
+PROFILES = profile_paths(BUNDLED)
 
 
 def test_there_are_three_vendors_at_least() -> None:
@@ -27,7 +36,7 @@ def test_spec_is_valid_openapi_31(spec: Path) -> None:
 
 @pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
 def test_profile_validates_against_its_schema(path: Path) -> None:
-    profile = load_profile(path, FIXTURES_DIR)
+    profile = load_profile(path, BUNDLED)
     assert profile.spec_path.is_file()
 
 
@@ -59,7 +68,7 @@ def test_specs_taken_verbatim_from_the_vendor_docs() -> None:
     ):
         text = (seeds / seed).read_text()
         embedded = text.split("````yaml", 1)[1].split("\n", 1)[1].split("````", 1)[0]
-        assert (FIXTURES_DIR / "specs" / folder / "openapi.yaml").read_text() == embedded
+        assert (BUNDLED / "specs" / folder / "openapi.yaml").read_text() == embedded
 
 
 def test_a_fourth_vendor_is_one_spec_and_one_profile(tmp_path: Path) -> None:
@@ -75,6 +84,40 @@ def test_a_fourth_vendor_is_one_spec_and_one_profile(tmp_path: Path) -> None:
     )
     [acme] = select_vendors(["acme"], fixtures)
     assert acme.display_name == "Acme" and acme.spec["info"]["title"] == "SeekrFlow API"
+    assert acme.origin == str(fixtures)
+    # The user's directory adds to the bundled vendors; it does not hide them.
+    assert list(known_vendors(fixtures)) == ["acme", "andibase", "seekrflow", "watsonx"]
+
+
+def test_a_vendors_dir_overrides_a_bundled_vendor_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    shutil.copytree(BUNDLED / "specs" / "seekrflow-5.30.1", tmp_path / "specs" / "seekrflow-5.30.1")
+    (tmp_path / "profiles").mkdir()
+    text = (BUNDLED / "profiles" / "seekrflow.toml").read_text()
+    (tmp_path / "profiles" / "seekrflow.toml").write_text(
+        text.replace('display_name = "SeekrFlow"', 'display_name = "Ours"')
+    )
+    monkeypatch.setenv(VENDORS_DIR_ENV, str(tmp_path))  # the environment variable, like --vendors-dir
+    vendors = known_vendors()
+    assert vendors["seekrflow"].display_name == "Ours" and vendors["seekrflow"].origin == str(tmp_path)
+    assert vendors["watsonx"].origin == "bundled"
+
+
+def test_a_vendors_dir_without_profiles_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no profiles/ folder"):
+        known_vendors(tmp_path)
+
+
+def test_a_profile_cannot_name_a_spec_outside_its_directory(tmp_path: Path) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "evil.toml").write_text(
+        'display_name = "Evil"\nspec = "../../etc/passwd"\n'
+        '[auth]\nsecurity_scheme = "APIKeyHeader"\nheader = "Authorization"\n'
+        'value = "Bearer {token}"\ntoken_env = "EVIL_TOKEN"\n'
+    )
+    with pytest.raises(UsageError, match="lies outside"):
+        known_vendors(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +161,7 @@ def test_known_deviations_are_validated_like_baseline_entries(
     import shutil
 
     fixtures = tmp_path / "fixtures"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures", fixtures)
+    shutil.copytree(BUNDLED, fixtures)
     path = fixtures / "profiles" / "watsonx.toml"
     path.write_text(path.read_text().replace("known_deviations = []", f"known_deviations = [{deviation}]"))
     if problem is None:

@@ -15,9 +15,13 @@ from typing import Any
 
 import pytest
 
-from conformance.engine import ALL_CHECKS, INTERRUPTED_NOTE, UNREACHABLE_NOTE
+from conformance.catalogue import ALL_CHECKS
+from conformance.engine import StopReason
 from tests.faults import CountingApp
 from tests.suite_runner import ROOT, TOKEN, mock_target
+
+INTERRUPTED_NOTE = StopReason.INTERRUPTED.note()
+UNREACHABLE_NOTE = StopReason.UNREACHABLE.note("").removesuffix(": ")
 
 
 class SlowApp(CountingApp):
@@ -33,7 +37,7 @@ class SlowApp(CountingApp):
 
 @contextmanager
 def suite_process(report_dir: Path, target: str, vendors: list[str], *extra: str) -> Iterator[subprocess.Popen[str]]:
-    command = [sys.executable, "-m", "pytest", str(ROOT / "suite"), "-p", "no:cacheprovider", "-q"]
+    command = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-q"]
     command += ["--seed", "1", "--request-timeout", "2", "--report-dir", str(report_dir), "--target-url", target]
     for vendor in vendors:
         command += ["--vendor", vendor]

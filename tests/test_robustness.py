@@ -198,15 +198,10 @@ def test_rate_limit_spaces_requests_evenly() -> None:
 
 
 def test_under_xdist_each_worker_gets_its_share_of_budget_and_rate() -> None:
-    from types import SimpleNamespace
+    from conformance.api import WorkerShare
 
-    from conformance.plugin import _worker_budget, _worker_rate
-
-    def worker(index: int, count: int) -> Any:
-        return SimpleNamespace(workerinput={"workerid": f"gw{index}", "workercount": count})
-
-    assert [_worker_budget(worker(i, 3), 100) for i in range(3)] == [34, 33, 33]  # sums to the budget
-    shares = [_worker_rate(worker(i, 4), RateLimit.parse("10/s")) for i in range(4)]
+    assert [WorkerShare(i, 3).budget(100) for i in range(3)] == [34, 33, 33]  # sums to the budget
+    shares = [WorkerShare(i, 4).rate(RateLimit.parse("10/s")) for i in range(4)]
     assert sum(1 / share.interval for share in shares if share) == pytest.approx(10)
 
 
@@ -317,7 +312,8 @@ def test_sigterm_stops_promptly_with_complete_reports(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "pytest",
-            str(ROOT / "suite"),
+            "--pyargs",
+            "conformance.suite",
             "-p",
             "no:cacheprovider",
             "-v",

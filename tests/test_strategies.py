@@ -52,7 +52,7 @@ from conformance.strategies import (
 # `find` prints its final example; a 100 KB body makes Hypothesis warn that the repr is large.
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
-SPECS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "specs"
+SPECS_DIR = Path(__file__).resolve().parent.parent / "conformance" / "bundled" / "specs"
 SPEC_PATHS = sorted(SPECS_DIR.glob("*/openapi.yaml"))
 
 # Deterministic, no database, no deadline: generation of deep/big values is heavy on purpose.
