@@ -1,0 +1,90 @@
+"""One test per private reach in conformance/compat.py: each fails loudly when its library moves.
+
+When one of these fails after an upgrade, do not loosen the test: update compat.py (or find the public
+API that replaced the internal) and move the version bound in pyproject.toml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpcore
+import httpx
+import schemathesis
+from schemathesis.openapi.checks import MissingHeaders
+from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
+
+from conformance import compat
+from conformance.mock import create_app
+from conformance.server import running_server
+from conformance.vendors import select_vendors
+
+
+class _Recording(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self.inner = inner
+        self.connections = 0
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        self.connections += 1
+        return self.inner.connect_tcp(*args, **kwargs)
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+def test_httpx_network_backend_can_be_wrapped() -> None:
+    wrappers: list[_Recording] = []
+
+    def wrap(inner: httpcore.NetworkBackend) -> httpcore.NetworkBackend:
+        wrappers.append(_Recording(inner))
+        return wrappers[-1]
+
+    transport = httpx.HTTPTransport()
+    compat.wrap_network_backend(transport, wrap)
+    profiles = select_vendors(["seekrflow"])
+    with running_server(create_app(profiles, tokens=["t"])) as root, httpx.Client(transport=transport) as client:
+        client.get(root)
+    assert wrappers and wrappers[0].connections == 1  # the request's connection went through our backend
+
+
+def _schema() -> Any:
+    spec = select_vendors(["seekrflow"])[0].spec
+    return schemathesis.openapi.from_dict(spec)
+
+
+def test_schemathesis_schema_transport_can_be_routed() -> None:
+    schema = _schema()
+    original = type(schema)
+    ours = object()
+    compat.route_schema_transport(schema, ours)
+    assert schema.transport is ours
+    assert isinstance(schema, original)
+    assert [op.ok().label for op in schema.get_all_operations()] == ["POST /v1/threads"]
+
+
+def test_schemathesis_serializers_can_be_copied() -> None:
+    operation = next(iter(_schema().get_all_operations())).ok()
+    case = operation.Case(body={"meta_data": {"k": 1}}, media_type="application/json")
+    transport = RequestsTransport()
+    compat.copy_serializers(transport, REQUESTS_TRANSPORT)
+    sent = transport.serialize_case(case, base_url="http://127.0.0.1:9")
+    assert sent["json"] == {"meta_data": {"k": 1}}
+
+
+def test_schemathesis_failure_key_tells_findings_apart() -> None:
+    def missing(*headers: str) -> MissingHeaders:
+        return MissingHeaders(operation="POST /v1/threads", missing_headers=list(headers), message="m")
+
+    assert compat.failure_key(missing("A")) == compat.failure_key(missing("A"))
+    assert compat.failure_key(missing("A")) != compat.failure_key(missing("B"))
+    assert missing("A") != missing("B")  # what Schemathesis itself compares: the same identity
+
+
+def test_hypothesis_local_constants_pool_is_emptied_and_restored() -> None:
+    from hypothesis.internal.conjecture import providers
+
+    original = providers._get_local_constants
+    with compat.without_local_constants():
+        pool = providers._get_local_constants()
+        assert not any(len(values) for values in (pool.integers, pool.floats, pool.bytes, pool.strings))
+    assert providers._get_local_constants is original

@@ -1,0 +1,175 @@
+"""The installable product: the engine's entry point without pytest, the plugin inert outside a
+conformance run, the documented pytest form from anywhere, --dry-run, and the one check catalogue."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import schemathesis.checks
+
+from conformance import catalogue
+from conformance import checks as our_checks
+from conformance.api import OperationReport, Runner, make_settings, run
+from conformance.engine import CheckId, StopReason
+from conformance.mutants import MUTANTS
+from conformance.vendors import FALLBACK_TOKEN_ENV
+from tests.faults import CountingApp
+from tests.suite_runner import TOKEN, mock_target
+
+# ---------------------------------------------------------------- the engine, without pytest
+
+
+def test_the_entry_point_passes_against_the_embedded_mock() -> None:
+    result = run(make_settings(vendors=["seekrflow"], seed=1, max_examples=10, check_report_dir=False))
+    assert not result.failed, [r.key for r in result.results if r.outcome in ("failed", "stale")]
+    assert {r.outcome for r in result.results} <= {"passed", "not_applicable"}
+    assert len(result.results) == len(catalogue.ALL_CHECKS)
+    assert result.vendors[0].cases > 0 and result.seed == 1
+
+
+def test_the_entry_point_fails_against_a_mutant_with_the_expected_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    mutant = MUTANTS["same-id"]
+    assert mutant.expected_checks == ("unique_ids",)
+    monkeypatch.setenv(FALLBACK_TOKEN_ENV, TOKEN)
+    with mock_target(["seekrflow"], mutant=mutant.name) as target:
+        settings = make_settings(vendors=["seekrflow"], target_url=target, seed=1, max_examples=10)
+        result = run(settings)
+    assert result.failed
+    assert {r.check for r in result.results if r.outcome == "failed"} == {"unique_ids"}
+
+
+def test_an_operation_report_survives_the_trip_from_an_xdist_worker() -> None:
+    settings = make_settings(vendors=["watsonx"], seed=2, max_examples=5, check_report_dir=False)
+    with Runner(settings) as runner:
+        [first, *_] = runner.plan()
+        report = runner.operation(first.vendor, first.operation)
+        assert runner.operation(first.vendor, first.operation) is report  # each operation runs once
+    assert OperationReport.from_json(report.to_json()) == report
+    one = report.only(CheckId(first.vendor, first.operation, "round_trip"))
+    assert [str(CheckId.of(r)) for r in one.results] == [f"watsonx::{first.operation}::round_trip"]
+
+
+def test_a_spent_budget_is_a_typed_stop_reason() -> None:
+    settings = make_settings(vendors=["seekrflow"], seed=1, max_examples=10, max_requests=3, check_report_dir=False)
+    result = run(settings)
+    assert result.budget_exhausted
+    with Runner(settings) as runner:
+        [check, *_] = runner.plan()
+        report = runner.operation(check.vendor, check.operation)
+    assert report.stopped is StopReason.BUDGET
+    assert any(r.outcome == "not_reached" and r.note == report.stop_detail for r in report.results)
+
+
+# ---------------------------------------------------------------- the catalogue
+
+
+def test_the_catalogue_is_what_schemathesis_and_our_checks_register() -> None:
+    registered = set(schemathesis.checks.CHECKS.get_all_names())
+    assert set(catalogue.BUILTIN_CHECKS) <= registered
+    ours = {
+        name
+        for name, function in inspect.getmembers(our_checks, inspect.isfunction)
+        if function.__module__ == our_checks.__name__ and name in registered
+    }
+    assert ours == set(catalogue.SEMANTIC_CHECKS)
+    assert not set(catalogue.TRANSPORT_CHECKS) & registered  # the engine records these itself
+    assert len(set(catalogue.ALL_CHECKS)) == len(catalogue.CATALOGUE)
+    assert all(check.summary and "\n" not in check.summary for check in catalogue.CATALOGUE)
+
+
+def test_every_mutant_names_checks_of_the_catalogue() -> None:
+    for mutant in MUTANTS.values():
+        assert set(mutant.expected_checks) <= set(catalogue.ALL_CHECKS), mutant.name
+
+
+# ---------------------------------------------------------------- the pytest plugin
+
+
+def test_the_plugin_is_inert_in_a_plain_pytest_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_theirs="""
+        import signal
+
+        from conformance.plugin import STATE
+
+        def test_own(request):
+            assert request.config.pluginmanager.has_plugin("conformance")  # loaded by its entry point
+            assert STATE not in request.config.stash
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        """
+    )
+    # A live --target-url on a port nothing listens on: a conformance run would refuse to start
+    # (no token, unreachable); an inert plugin neither checks nor sends anything.
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--target-url", "http://127.0.0.1:9", "-v"],
+        cwd=pytester.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_own PASSED" in result.stdout
+    assert "conformance:" not in result.stdout  # no report header
+    assert not (pytester.path / "reports").exists()
+
+
+def test_the_suite_outside_a_conformance_run_says_how_to_run_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_copy="""
+        from conformance.suite.test_conformance import test_conformance
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*the conformance suite runs with: pytest --pyargs conformance.suite*"])
+
+
+def _suite(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
+    environment.pop("PYTEST_XDIST_WORKER", None)
+    command = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider", *args]
+    return subprocess.run(command, cwd=cwd, env={**environment, **(env or {})}, capture_output=True, text=True)
+
+
+def test_report_dir_in_the_space_form_works_from_anywhere(tmp_path: Path) -> None:
+    work, reports = tmp_path / "work", tmp_path / "ci-reports"
+    work.mkdir()
+    reports.mkdir()  # an existing directory: pytest once took it for the rootdir
+    proc = _suite(work, "--vendor", "watsonx", "--max-examples", "5", "--seed", "1", "--report-dir", str(reports))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert json.loads((reports / "conformance.json").read_text())["vendors"][0]["vendor"] == "watsonx"
+    assert not (work / "reports").exists()
+
+
+def test_dry_run_sends_nothing_writes_nothing_and_prints_runnable_curl(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "conformance.json").write_text('{"the": "last real report"}')
+    apps: list[CountingApp] = []
+
+    def wrap(app: object) -> CountingApp:
+        apps.append(CountingApp(app))
+        return apps[-1]
+
+    with mock_target(["seekrflow"], wrap=wrap) as target:
+        proc = _suite(
+            tmp_path,
+            *("--vendor", "seekrflow", "--target-url", target, "--dry-run", "--max-examples", "3", "-v"),
+            *("--report-dir", str(reports)),
+            env={"SEEKRFLOW_API_KEY": "sk-dry-run-secret-8c1e"},
+        )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert apps[0].requests == 0
+    assert (reports / "conformance.json").read_text() == '{"the": "last real report"}'
+    assert sorted(p.name for p in reports.iterdir()) == ["conformance.json"]
+    assert "PASSED" not in proc.stdout and "sk-dry-run-secret-8c1e" not in proc.stdout + proc.stderr
+    commands = [line for line in proc.stdout.splitlines() if line.startswith("curl -X POST ")]
+    assert commands and all('-H "Authorization: Bearer $SEEKRFLOW_API_KEY"' in line for line in commands[:3])
