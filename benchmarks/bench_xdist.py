@@ -31,6 +31,8 @@ def run(workers: str, max_examples: int, seed: int) -> float:
             "no:cacheprovider",
             "-n",
             workers,
+            "--dist",
+            "loadscope",
             "--seed",
             str(seed),
             "--max-examples",

@@ -82,6 +82,10 @@ def _run(pytest_args: list[str]) -> int:
     plugins = []
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         plugins = ["-p", "conformance.plugin"]  # the pytest11 entry point is not loaded then
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args) and not any(
+        a.startswith("--dist") for a in args
+    ):
+        plugins += ["--dist", "loadscope"]  # each operation's checks on one worker (see conformance.plugin)
     return int(pytest.main([*plugins, "--pyargs", "conformance.suite", *args]))
 
 
@@ -115,7 +119,8 @@ def run_help() -> str:
         description="Run the conformance suite (pytest --pyargs conformance.suite) and write its reports.",
         epilog="ini keys (pyproject.toml [tool.pytest.ini_options]): "
         + ", ".join(name for name, _ in recorder.ini)
-        + ". Every other option is pytest's (-n 2, -k, -x, -q ...): conformance run --pytest-help lists them all. "
+        + ". Every other option is pytest's (-n 2, -k, -x, -q ...): conformance run --pytest-help lists them all;"
+        " with -n, --dist loadscope is added. "
         "Exit codes: 0 passed, 1 failed, 2 interrupted, 4 usage error or unreachable target.",
     )
     for names, kwargs in recorder.options:

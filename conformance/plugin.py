@@ -9,8 +9,11 @@ check (ids such as `seekrflow::POST /v1/threads::response_schema_conformance`), 
 at the end. All its state lives in `config.stash`.
 
 Every item of one vendor x operation shares one run of that operation (the Runner caches it); under
-pytest-xdist they carry one `xdist_group` mark and the run uses `--dist loadgroup`, so each operation
-is exercised on one worker, once. A worker sends each item's `OperationReport` home as a user property.
+pytest-xdist the run must use `--dist loadscope`, whose scope of an item is its node id up to the last
+`::`: here `...test_conformance[vendor::operation`, so each operation is exercised on one worker, once.
+(`xdist_group` marks with `--dist loadgroup` would say the same, but xdist 3.8 cannot rename node ids
+under pytest 9, so loadgroup silently splits them.) A worker sends each item's `OperationReport` home
+as a user property.
 """
 
 from __future__ import annotations
@@ -44,16 +47,24 @@ SUITE_ARG = "conformance_check"
 REPORT_PROPERTY = "conformance_report"  # an item's OperationReport, as JSON: the one wire format
 
 
-@dataclass
+@dataclass(eq=False)  # a registered plugin: compared and hashed by identity
 class State:
-    """The plugin's state for one conformance run (in `config.stash`)."""
+    """The plugin's state for one conformance run (in `config.stash`). Registered as a plugin of its own
+    too, for the one hook that is given no config: each finished item's report."""
 
     settings: Settings
     runner: Runner
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-    reports: list[OperationReport] = field(default_factory=list)
+    reports: list[OperationReport] = field(default_factory=list)  # from every item, on every worker
     result: RunResult | None = None
     signals: dict[int, Any] = field(default_factory=dict)  # handlers to restore at the end
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "setup":
+            return
+        for name, raw in report.user_properties:
+            if name == REPORT_PROPERTY:
+                self.reports.append(OperationReport.from_json(str(raw)))
 
 
 STATE = pytest.StashKey[State]()
@@ -168,11 +179,13 @@ def pytest_configure(config: pytest.Config) -> None:
         runner = Runner(settings, share=share)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if getattr(config.option, "dist", "no") == "load":
-        # Each operation's items carry one xdist_group mark: keep them on one worker (xdist's own mode).
-        config.option.dist = "loadgroup"
+    if config.getoption("numprocesses", None) and config.getoption("dist", "no") != "loadscope":
+        # Only this mode keeps one operation's items on one worker, so that each operation is exercised
+        # once (see the module docstring). `conformance run` adds it for you.
+        raise pytest.UsageError("a conformance run with -n needs --dist loadscope (one operation, one worker)")
     state = State(settings=settings, runner=runner)
     config.stash[STATE] = state
+    config.pluginmanager.register(state, "conformance-run")
     _install_signals(state)
 
 
@@ -210,12 +223,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         reason = f"the conformance suite runs with: pytest --pyargs {SUITE_MODULE}"
         metafunc.parametrize(SUITE_ARG, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], indirect=True)
         return
-    params = [
-        pytest.param(
-            check_id, id=str(check_id), marks=pytest.mark.xdist_group(f"{check_id.vendor} {check_id.operation}")
-        )
-        for check_id in state.runner.plan()
-    ]
+    # The id "vendor::operation::check" is also what --dist loadscope groups by (all but the last part).
+    params = [pytest.param(check_id, id=str(check_id)) for check_id in state.runner.plan()]
     metafunc.parametrize(SUITE_ARG, params, indirect=True)
 
 
@@ -282,22 +291,9 @@ def format_failures(result: CheckResult, seed: int) -> str:
 # ---------------------------------------------------------------- collection of results, reports
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "setup":
-        return
-    for name, raw in report.user_properties:
-        if name == REPORT_PROPERTY:
-            _REPORTS.append(OperationReport.from_json(str(raw)))
-
-
-# `pytest_runtest_logreport` gets no config: the reports of the one conformance run in this process.
-_REPORTS: list[OperationReport] = []
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is not None:
-        _REPORTS.clear()
         state.started_at = datetime.now(UTC).isoformat()
 
 
@@ -307,13 +303,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None or hasattr(config, "workerinput"):
         return
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    reports = list(_REPORTS) + state.runner.partial
-    _REPORTS.clear()
+    reports = state.reports + state.runner.partial
     if not reports and not interrupted:
         return
     run = state.runner.result(reports, interrupted=interrupted, started_at=state.started_at)
     state.result = run
-    state.reports = reports
     write_outputs(state.settings, run)
     if state.settings.dry_run:
         return  # not a verdict

@@ -86,6 +86,8 @@ def run_suite(
     if target is not None:
         command += ["--target-url", target]
     command += list(args)
+    if "-n" in args:
+        command += ["--dist", "loadscope"]  # what a conformance run under xdist needs (see the README)
     environment = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
     environment["CONFORMANCE_TOKEN"] = TOKEN
     environment.pop("PYTEST_XDIST_WORKER", None)

@@ -43,6 +43,8 @@ def suite_process(report_dir: Path, target: str, vendors: list[str], *extra: str
         command += ["--vendor", vendor]
     env = {**os.environ, "CONFORMANCE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
     env.pop("PYTEST_XDIST_WORKER", None)
+    if "-n" in extra:
+        command += ["--dist", "loadscope"]  # what a conformance run under xdist needs
     proc = subprocess.Popen(
         [*command, *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -173,3 +173,19 @@ def test_dry_run_sends_nothing_writes_nothing_and_prints_runnable_curl(tmp_path:
     assert "PASSED" not in proc.stdout and "sk-dry-run-secret-8c1e" not in proc.stdout + proc.stderr
     commands = [line for line in proc.stdout.splitlines() if line.startswith("curl -X POST ")]
     assert commands and all('-H "Authorization: Bearer $SEEKRFLOW_API_KEY"' in line for line in commands[:3])
+
+
+def test_under_xdist_each_operation_runs_on_one_worker(tmp_path: Path) -> None:
+    vendors = ("--vendor", "watsonx", "--vendor", "seekrflow", "--max-examples", "5", "-v")
+    proc = _suite(tmp_path, *vendors, "-n", "2", "--dist", "loadscope", "--report-dir", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    workers: dict[str, set[str]] = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("[gw") and "test_conformance[" in line:
+            operation = line.split("test_conformance[", 1)[1].rsplit("::", 1)[0]
+            workers.setdefault(operation, set()).add(line[1:4])
+    assert sorted(workers) == ["seekrflow::POST /v1/threads", "watsonx::POST /v1/threads"]
+    assert all(len(names) == 1 for names in workers.values()), workers
+    refused = _suite(tmp_path, "--vendor", "watsonx", "-n", "2")  # the default --dist load would split them
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "needs --dist loadscope" in refused.stderr
