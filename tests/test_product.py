@@ -189,3 +189,36 @@ def test_under_xdist_each_operation_runs_on_one_worker(tmp_path: Path) -> None:
     refused = _suite(tmp_path, "--vendor", "watsonx", "-n", "2")  # the default --dist load would split them
     assert refused.returncode == pytest.ExitCode.USAGE_ERROR
     assert "needs --dist loadscope" in refused.stderr
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_run_help_shows_this_tools_options_first_and_briefly(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+
+    assert main(["run", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: conformance run")
+    assert len(text.splitlines()) < 80
+    for option in ("--vendor", "--vendors-dir", "--target-url", "--report-dir", "--dry-run", "--pytest-help"):
+        assert option in text
+    assert "--junitxml" not in text and "--strict-markers" not in text  # pytest's own are one flag away
+
+
+def test_vendors_lists_key_title_version_and_origin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from conformance.cli import main
+    from conformance.vendors import bundled_dir
+
+    shutil.copytree(bundled_dir() / "specs" / "watsonx-0.1.0", tmp_path / "specs" / "wx")
+    (tmp_path / "profiles").mkdir()
+    profile = (bundled_dir() / "profiles" / "watsonx.toml").read_text()
+    (tmp_path / "profiles" / "acme.toml").write_text(profile.replace("specs/watsonx-0.1.0/", "specs/wx/"))
+    assert main(["vendors", "--vendors-dir", str(tmp_path)]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert rows[0][0] == "KEY"
+    by_key = {row[0]: row for row in rows[1:]}
+    assert by_key["seekrflow"][-3:] == ["API", "5.30.1", "bundled"]
+    assert by_key["acme"][-2:] == ["0.1.0", str(tmp_path)]
