@@ -478,14 +478,20 @@ class Runner:
         results = [r for report in reports for r in report.results]
         stops = {(rep.vendor.vendor, rep.operation): rep.stopped for rep in reports}
         details = {(rep.vendor.vendor, rep.operation): rep.stop_detail for rep in reports}
-        if interrupted:
+
+        def stopped_by(reason: StopReason, r: CheckResult) -> bool:
+            return r.outcome == "not_reached" and stops.get((r.vendor, r.operation)) is reason
+
+        budget_exhausted = any(stopped_by(StopReason.BUDGET, r) for r in results)
+        if interrupted:  # every check that never reported was not reached; what names it is said so
             known = {CheckId.of(r) for r in results}
             note = StopReason.INTERRUPTED.note()
-            results += [
+            missing = [
                 CheckResult(vendor=c.vendor, operation=c.operation, check=c.check, outcome="not_reached", note=note)
                 for c in self.plan()
                 if c not in known
             ]
+            results += self._judge(missing, sorted({r.vendor for r in missing}), complete=False) if missing else []
         vendors: dict[str, VendorRun] = {}
         for report in reports:
             vendors.setdefault(report.vendor.vendor, report.vendor)
@@ -502,15 +508,13 @@ class Runner:
             vendor.cases = sum(rep.cases for _, rep in mine)
             vendor.created_resources = sum(rep.created for _, rep in mine)
             vendor.coverage = {label: rep.coverage for label, rep in mine if rep.coverage}
-        orphans = [] if interrupted else self._judge([], [v.vendor for v in ordered], complete=True)
+        # Entries naming no check of the run (a typo): stale, unless the run ended early and cannot tell.
+        complete = not (interrupted or budget_exhausted)
+        orphans = self._judge([], [v.vendor for v in ordered], complete=True) if complete else []
         results = sorted(
             results + orphans,
             key=lambda r: (position.get(r.vendor, len(position)), r.operation, order(r.check)),
         )
-
-        def stopped_by(reason: StopReason, r: CheckResult) -> bool:
-            return r.outcome == "not_reached" and stops.get((r.vendor, r.operation)) is reason
-
         unreachable = sorted(
             {
                 StopReason.UNREACHABLE.note(details[(r.vendor, r.operation)])
@@ -526,7 +530,7 @@ class Runner:
             started_at=started_at or datetime.now(UTC).isoformat(),
             finished_at=datetime.now(UTC).isoformat(),
             interrupted=interrupted,
-            budget_exhausted=any(stopped_by(StopReason.BUDGET, r) for r in results),
+            budget_exhausted=budget_exhausted,
             warnings=list(s.warnings)
             + unreachable
             + [f"{vendor}: not one response could be judged, so no conformance can be claimed" for vendor in unjudged],

@@ -222,3 +222,26 @@ def test_vendors_lists_key_title_version_and_origin(tmp_path: Path, capsys: pyte
     by_key = {row[0]: row for row in rows[1:]}
     assert by_key["seekrflow"][-3:] == ["API", "5.30.1", "bundled"]
     assert by_key["acme"][-2:] == ["0.1.0", str(tmp_path)]
+
+
+def test_the_baseline_is_applied_once_per_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    baseline = tmp_path / "accepted.toml"
+    baseline.write_text(
+        'version = 1\n\n[[entry]]\nvendor = "seekrflow"\noperation = "POST /v1/threads"\ncheck = "unique_ids"\n'
+        'reason = "the same id, known"\n\n[[entry]]\nvendor = "seekrflow"\noperation = "POST /v1/threads"\n'
+        'check = "unique_idz"\nreason = "a typo"\n'
+    )
+    monkeypatch.setenv(FALLBACK_TOKEN_ENV, TOKEN)
+    with mock_target(["seekrflow"], mutant="same-id") as target:
+        settings = make_settings(vendors=["seekrflow"], target_url=target, seed=1, max_examples=10, baseline=baseline)
+        with Runner(settings) as runner:
+            report = runner.operation("seekrflow", "POST /v1/threads")
+            result = runner.result([report])
+    # The operation's own results (what a pytest item shows) already carry the acceptance...
+    [item] = [r for r in report.results if r.check == "unique_ids"]
+    assert item.outcome == "accepted" and item.failures[0].accepted_reason == "the same id, known"
+    # ... and the run's result is built from them, plus the entry that names no check of the run.
+    outcomes = {r.check: r.outcome for r in result.results}
+    assert outcomes["unique_ids"] == "accepted" and outcomes["unique_idz"] == "stale"
+    assert [r for r in result.results if r.check == "unique_ids"] == [item]
+    assert result.failed  # the stale typo fails the run
