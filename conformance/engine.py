@@ -16,8 +16,7 @@ import shlex
 import unittest
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
@@ -702,8 +701,3 @@ def _curl(method: str, url: str, headers: dict[str, str], content: bytes | None)
     if content is not None:
         parts += ["--data-binary", shlex.quote(content.decode("utf-8", "replace"))]
     return " ".join(parts)
-
-
-@contextmanager
-def vendor_runner(*args: Any, **kwargs: Any) -> Iterator[VendorRunner]:
-    yield VendorRunner(*args, **kwargs)
