@@ -252,6 +252,9 @@ def _add_note(result: CheckResult, note: str) -> None:
     result.note = "; ".join(notes)
 
 
+_UNACCEPTED = "not accepted by any baseline entry: "
+
+
 def _refusal(entry: Entry, failure: Failure, today: date) -> str | None:
     """Why a matching entry does not accept `failure`, as the note the CheckResult gets; None: it accepts."""
     name = failure.id or failure.title
@@ -310,10 +313,14 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
             continue  # a failed result without failures has nothing an entry could accept
         accepted = all(f.accepted_reason is not None for f in result.failures)
         result.outcome = "accepted" if accepted else "failed"
-        if result.outcome == "failed" and result.key in keyed:
-            # The entries of this check accept some failures, or none: name the ones that still fail the gate.
+        # Name the failures that still fail the gate where entries exist for the check; recomputed, so
+        # applications compose (a profile's deviations, then the file).
+        earlier = _UNACCEPTED in (result.note or "")
+        notes = [n for n in (result.note or "").split("; ") if n and not n.startswith(_UNACCEPTED)]
+        if result.outcome == "failed" and (result.key in keyed or earlier):
             left = ", ".join(f.id or repr(f.title) for f in result.failures if f.accepted_reason is None)
-            _add_note(result, f"not accepted by any baseline entry: {left}")
+            notes.append(f"{_UNACCEPTED}{left}")
+        result.note = "; ".join(notes) or None
 
     for index, entry in enumerate(entries):
         if index in matched or entry.vendor not in ran:
@@ -477,6 +484,7 @@ def _table(entry: Entry) -> Table:
         ("vendor", entry.vendor),
         ("operation", entry.operation),
         ("check", entry.check),
+        ("title", entry.title if entry.legacy and entry.title else None),
         ("description", entry.description),
         ("reason", entry.reason),
         ("link", entry.link),
