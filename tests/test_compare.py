@@ -277,6 +277,17 @@ def test_load_report_reads_what_to_dict_wrote(tmp_path: Path) -> None:
     assert load_report(save(tmp_path / "r.json", NEW)) == NEW
 
 
+def test_a_report_written_before_failure_ids_still_loads_and_compares(tmp_path: Path) -> None:
+    data = run_of(result("a", "failed", "T", ids=False)).to_dict()
+    for failure in data["results"][0]["failures"]:  # as an older version wrote it: no such keys at all
+        del failure["id"], failure["finding"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data), encoding="utf-8")
+    assert load_report(old).results[0].failures[0].id is None
+    output, code = run_compare(old, save(tmp_path / "new.json", run_of(result("a", "failed", "T", "U"))))
+    assert code == 1 and "compared by failure title" in output and "    + U\n" in output
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
