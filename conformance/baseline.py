@@ -393,6 +393,8 @@ def update_baseline(path: Path | str, run: RunResult, existing_entries: Sequence
     document = _load_document(path)
     items = document.get("entry")
     tables: list[Table] = list(items) if isinstance(items, AoT) else []
+    if items is not None and not isinstance(items, AoT) and existing_entries:
+        raise UsageError(f"baseline {path}: write its entries as [[entry]] tables, so that an update can edit them")
     if len(tables) != len(existing_entries):
         raise UsageError(f"baseline {path} changed while the run was going on: run again")
     kept: list[tuple[Table, Entry]] = []

@@ -27,8 +27,8 @@ machine, and two defects that share a title get two ids:
 * Transport failures (`request_timeout`, `broken_response`) and a check that raised: the kind, i.e.
   the fixed title our code gives it (`Request timed out`, `Response body exceeds the read cap`).
 
-Reports written before ids existed have none; `legacy_id` derives a stand-in from the title there,
-which `conformance compare` uses only to say such a report is compared by title (see compare.py).
+Reports written before ids existed have none (`Failure.id` is None when read back): `conformance compare`
+compares such checks by title and warns (see compare.py); a baseline entry matches only a failure with its id.
 """
 
 from __future__ import annotations
@@ -104,8 +104,3 @@ def finding_key(failure: Any, status: int | None) -> str:
     except Exception:  # an unexpected attribute shape must not stop the run; the class still tells findings apart
         code, detail = type(failure).__name__, ""
     return " ".join(part for part in (code, str(status) if status is not None else "", detail) if part)
-
-
-def legacy_id(vendor: str, operation: str, check: str, title: str) -> str:
-    """A stand-in id for a failure from a report written before ids: derived from its title."""
-    return failure_id(vendor, operation, check, "title " + title)

@@ -646,3 +646,11 @@ def test_writer_round_trips_any_text(text: str, expires: date | None) -> None:
     (item,) = raw["entry"]
     assert item["description"] == text and item["vendor"] == "v" + text and item["reason"] == "r" + text
     assert item.get("expires") == (expires.isoformat() if expires else None)
+
+
+def test_update_of_inline_entries_asks_for_tables(tmp_path: Path) -> None:
+    text = f'entry = [{{id = "*", vendor = "acme", operation = "{OP}", check = "{CHECK}", reason = "r"}}]\n'
+    path = write(tmp_path, text)
+    with pytest.raises(UsageError, match=r"write its entries as \[\[entry\]\] tables"):
+        update_baseline(path, run_of(result(titles=("A",))), load_baseline(path))
+    assert path.read_text(encoding="utf-8") == text  # left alone
