@@ -372,7 +372,7 @@ def _render_markdown(comparison: Comparison) -> str:
     return "\n".join(out).rstrip("\n")
 
 
-_MARK_WORDS = {"+": "new", "-": "gone", " ": "still failing"}
+_MARK_WORDS = {"+": "new", "-": "gone", " ": "in both runs"}
 
 
 def _fence(text: str) -> str:
