@@ -12,8 +12,10 @@ machine, and two defects that share a title get two ids:
   - schema violations (`JsonSchemaError`): where in the spec the response broke its schema, as a
     JSON pointer whose last segment is the keyword, e.g.
     `ST108 200 /components/schemas/ThreadStatus/enum` (an inline schema gives a pointer relative
-    to the response schema, e.g. `/properties/id/type`). The same schema location reached through
-    two fields is one finding;
+    to the response schema, e.g. `/properties/id/type`); for `required` and a closed
+    `additionalProperties`, followed by the names of the missing or unexpected properties
+    (`ST108 201 /components/schemas/Thread/required lastMessageAt`). The same schema location
+    reached through two fields (one component used twice) is one finding;
   - undocumented status: nothing more (the status is already there); undocumented or malformed
     content type: the media type (lower case, without parameters); missing response headers: their
     names (lower case, sorted); missing required request header not rejected: the header name;
@@ -34,6 +36,7 @@ compares such checks by title and warns (see compare.py); a baseline entry match
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from conformance.compat import schema_location
@@ -69,11 +72,39 @@ def _media_type(value: Any) -> str:
     return _clean(str(value or "").split(";")[0].strip().lower())
 
 
+def _property_names(failure: Any, keyword: Any) -> str:
+    """For `required` and a closed `additionalProperties`, which properties: the schema location alone would
+    make a second missing (or unexpected) field the same failure as the first. From the failing schema and the
+    object, both public on Schemathesis's `JsonSchemaError`; names, never values."""
+    instance, schema = getattr(failure, "instance", None), getattr(failure, "schema", None)
+    if not isinstance(instance, dict) or not isinstance(schema, dict):
+        return ""
+    if keyword == "required" and isinstance(schema.get("required"), list):
+        names = [str(n) for n in schema["required"] if n not in instance]
+    elif keyword == "additionalProperties" and schema.get("additionalProperties") is False:
+        properties = schema.get("properties")
+        declared: dict[str, Any] = properties if isinstance(properties, dict) else {}
+        patterns = [p for p in schema.get("patternProperties") or {} if isinstance(p, str)]
+        names = [str(n) for n in instance if n not in declared and not any(_search(p, str(n)) for p in patterns)]
+    else:
+        return ""
+    return _clean(",".join(sorted(names)))
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:  # an ECMA-only pattern: treat the name as unexpected, as the validator did
+        return False
+
+
 def _detail(failure: Any) -> str:
     """The distinguishing part of a Schemathesis failure, from its public attributes (see module docstring)."""
     kind = type(failure).__name__
     if kind == "JsonSchemaError":
-        return _pointer(schema_location(failure))
+        location = schema_location(failure)
+        names = _property_names(failure, location[-1] if location else None)
+        return _pointer(location) + (f" {names}" if names else "")
     if kind in ("UndefinedContentType",):
         return _media_type(getattr(failure, "content_type", ""))
     if kind == "MalformedMediaType":

@@ -199,3 +199,21 @@ def test_ids_are_short_and_differ_by_every_part() -> None:
     assert is_failure_id(base) and len(base) == 10
     assert len({base, failure_id("w", "op", "c", "f"), failure_id("v", "op2", "c", "f"),
                 failure_id("v", "op", "d", "f"), failure_id("v", "op", "c", "g")}) == 5  # fmt: skip
+
+
+def test_a_second_missing_required_field_is_a_different_finding() -> None:
+    schema = {"type": "object", "required": ["id", "title"], "additionalProperties": False, "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"}}}  # fmt: skip
+    one = _schema_error(schema, {"title": "t"}, {})
+    assert finding_key(one, 201) == "ST108 201 /required id"
+    both = [
+        JsonSchemaError.from_exception(operation=OP, exc=e, root_schema=schema, name_to_uri={}, context=None)
+        for e in jsonschema_rs.validator_for(schema).iter_errors({})
+    ]
+    assert {finding_key(f, 201) for f in both} == {"ST108 201 /required id,title"}
+    errors = list(jsonschema_rs.validator_for(schema).iter_errors({"extra": 1, "id": "x", "title": "t"}))
+    (extra,) = [
+        JsonSchemaError.from_exception(operation=OP, exc=e, root_schema=schema, name_to_uri={}, context=None)
+        for e in errors
+    ]
+    assert finding_key(extra, 201) == "ST108 201 /additionalProperties extra"
