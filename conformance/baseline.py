@@ -1,28 +1,41 @@
-"""A baseline of accepted deviations: failures that do not fail the gate, strictly.
+"""A baseline of accepted deviations: failures that do not fail the gate, strictly, one by one.
 
-The file is TOML (read with `tomllib`, written back by the small deterministic writer below, so
-an update produces a stable diff). It is validated with `schemas/baseline.schema.json`::
+The file is TOML, validated with `schemas/baseline.schema.json`, read with `tomllib` and updated in
+place with `tomlkit`, so the user's comments, reasons, links and order survive an update::
 
     # Accepted deviations: failures that do not fail the conformance gate.
-    version = 1
+    version = 2
 
     [[entry]]
+    id = "F-93fec3f6"                         # the failure's id (conformance.identity)
     vendor = "seekrflow"                      # the profile key
     operation = "POST /v1/threads"
-    check = "status_code_conformance"
-    title = "Undocumented HTTP status code"   # substring of the failure title; "" or absent: any title
-    reason = "Answers 400 where the spec documents 422; vendor ticket open."
-    link = "https://example.invalid/TICKET-1" # optional
-    expires = "2026-06-30"                    # optional ISO date (a bare TOML date is accepted too)
+    check = "response_schema_conformance"
+    description = "Response violates schema (ST108 200 /components/schemas/ThreadStatus/enum)"  # for humans
+    reason = "status 'deleted' ships in v6; vendor ticket SEEKR-9."
+    link = "https://example.invalid/SEEKR-9"  # optional
+    expires = 2026-06-30                      # optional ISO date (a string is accepted too)
 
-Matching: an entry matches a failure when vendor, operation and check equal the CheckResult's and
-`title` is a (case-sensitive) substring of the failure's title. A vendor profile's
-`known_deviations` become entries of the same kind (`entries_from_profiles`).
+Matching: an entry accepts exactly the failure with its `id`, under its vendor, operation and check.
+Another failure of the same check, even under the same title, is not accepted: it fails the run and
+names its own id. `id = "*"` is the deliberate wildcard: it accepts every failure of that vendor,
+operation and check. `--baseline-update` never writes it. A vendor profile's `known_deviations`
+become entries of the same kind (`entries_from_profiles`).
+
+Entries without an `id` are the title-matching form of version 1 files. A title cannot tell two
+failures apart (two schema violations share "Response violates schema"), so such an entry accepts
+nothing: each failure it would have matched by title stays failed with a note saying how to migrate
+(`--baseline-update` replaces it by one id entry per failure it matched, with its reason kept but
+marked TODO for review, or write `id = "*"`). It is not stale while its title still matches.
+
+Unreviewed: an entry whose reason still starts with "TODO" (what `--baseline-update` writes) does not
+accept its failure: the run fails with "unreviewed baseline entry", until a human writes the reason.
+`allow_unreviewed = true` at the top of the file lets such entries accept (still noted).
 
 Strictness, as applied by `apply_baseline`:
 
-* an unexpired entry that matches a failure accepts it; a CheckResult whose failures are all
-  accepted becomes "accepted" (not failing);
+* an unexpired, reviewed entry that matches a failure accepts it; a CheckResult whose failures are
+  all accepted becomes "accepted" (not failing);
 * an entry expires *on* its date: from that day on it accepts nothing, and the CheckResult it
   matches stays "failed" with the note "baseline entry expired on <date> ...";
 * an entry that matches no failure is stale and fails the run: a passed (or accepted) CheckResult
@@ -42,43 +55,52 @@ import os
 import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import AoT, Comment, Table, Whitespace
 
 from conformance.errors import UsageError
+from conformance.identity import WILDCARD
 from conformance.results import CheckResult, Failure, RunResult
 from conformance.vendors import Profile, iso_expiry_dates
 
 BASELINE_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "baseline.schema.json"
-BASELINE_VERSION = 1
+BASELINE_VERSION = 2
 TODO_REASON = "TODO: explain why this deviation is accepted"
+UNREVIEWED_PREFIX = "TODO"
 # Outcomes of a check that did not judge anything: an entry for it is neither confirmed nor stale.
 NOT_RUN_OUTCOMES: frozenset[str] = frozenset({"not_reached", "not_applicable"})
 _HEADER = (
-    "# Accepted deviations: failures that do not fail the conformance gate (see conformance/baseline.py).\n"
-    "# Strict: an entry that no longer matches a failure fails the run as stale; remove it then.\n"
-    "# Regenerate with the suite's baseline update; reasons, links and expiry of kept entries survive.\n"
+    "Accepted deviations: failures that do not fail the conformance gate (see conformance/baseline.py).",
+    'Each entry accepts exactly one failure, by its id; id = "*" (written by hand) accepts any failure',
+    "of its check. Strict: an entry that no longer matches a failure fails the run as stale; remove it then.",
+    "Update with the suite's --baseline-update; then replace each TODO reason (a TODO entry fails the gate).",
 )
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One accepted deviation: a vendor's failures of one check whose title contains `title`."""
+    """One accepted deviation: the failure `id` of a vendor's check (`*`: any), or a legacy title entry."""
 
     vendor: str
     operation: str
     check: str
     reason: str
-    title: str = ""
+    id: str | None = None  # None: a version 1 entry that matched by title, accepts nothing now
+    title: str = ""  # legacy (version 1) only: a substring of the failure title
     link: str | None = None
     expires: date | None = None
+    description: str | None = None
     # Where the entry comes from, for notes ("baseline.toml", "profile seekrflow"); not part of its identity.
     source: str = field(default="", compare=False)
+    allow_unreviewed: bool = field(default=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -86,23 +108,43 @@ class Entry:
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
-        return (self.vendor, self.operation, self.check, self.title)
+        return (self.vendor, self.operation, self.check, self.id if self.id is not None else "title:" + self.title)
+
+    @property
+    def legacy(self) -> bool:
+        return self.id is None
+
+    @property
+    def wildcard(self) -> bool:
+        return self.id == WILDCARD
+
+    @property
+    def unreviewed(self) -> bool:
+        return self.reason.strip().upper().startswith(UNREVIEWED_PREFIX)
+
+    def _same_check(self, result: CheckResult) -> bool:
+        return result.vendor == self.vendor and result.operation == self.operation and result.check == self.check
 
     def matches(self, result: CheckResult, failure: Failure) -> bool:
-        return (
-            result.vendor == self.vendor
-            and result.operation == self.operation
-            and result.check == self.check
-            and self.title in failure.title
-        )
+        """Whether this entry is about `failure`: its id (any id for `*`; for a legacy entry, its title)."""
+        if not self._same_check(result):
+            return False
+        if self.legacy:
+            return self.title in failure.title
+        return self.wildcard or failure.id == self.id
 
     def expired(self, today: date) -> bool:
         return self.expires is not None and today >= self.expires
 
     def describe(self) -> str:
-        title = f"title {self.title!r}" if self.title else "any title"
+        if self.legacy:
+            what = f"legacy entry by title {self.title!r}" if self.title else "legacy entry for any title"
+        elif self.wildcard:
+            what = "id * (any failure of the check)"
+        else:
+            what = f"id {self.id}" + (f": {self.description}" if self.description else "")
         where = f", from {self.source}" if self.source else ""
-        return f"{title}{where}"
+        return f"{what}{where}"
 
 
 @cache
@@ -120,15 +162,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def load_baseline(path: Path | str) -> list[Entry]:
-    """Read and validate a baseline file; any problem is a one-line UsageError naming the file."""
-    path = Path(path)
+def _read(path: Path) -> str:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"baseline file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"baseline {path} cannot be read: {_one_line(str(exc))}") from None
+
+
+def load_baseline(path: Path | str) -> list[Entry]:
+    """Read and validate a baseline file; any problem is a one-line UsageError naming the file."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(_read(path))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"baseline {path} is not valid TOML: {_one_line(str(exc))}") from None
     iso_expiry_dates(raw.get("entry"))
@@ -137,6 +184,7 @@ def load_baseline(path: Path | str) -> list[Entry]:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
         raise UsageError(f"baseline {path} is invalid at {where}: {_one_line(first.message)}")
+    allow_unreviewed = bool(raw.get("allow_unreviewed", False))
     entries: list[Entry] = []
     seen: dict[tuple[str, str, str, str], int] = {}
     for index, item in enumerate(raw.get("entry", [])):
@@ -145,16 +193,20 @@ def load_baseline(path: Path | str) -> list[Entry]:
             operation=item["operation"],
             check=item["check"],
             reason=item["reason"],
+            id=item.get("id"),
             title=item.get("title", ""),
             link=item.get("link"),
             expires=date.fromisoformat(item["expires"]) if "expires" in item else None,
+            description=item.get("description"),
             source=str(path),
+            allow_unreviewed=allow_unreviewed,
         )
         # Two entries with one identity always match together, so neither could ever go stale alone.
         if entry.identity in seen:
+            what = f"id {entry.id}" if entry.id is not None else f"title {entry.title!r}"
             raise UsageError(
-                f"baseline {path} is invalid at entry/{index}: same vendor, operation, check and title "
-                f"as entry/{seen[entry.identity]} ({entry.key}, title {entry.title!r})"
+                f"baseline {path} is invalid at entry/{index}: same vendor, operation, check and {what} "
+                f"as entry/{seen[entry.identity]} ({entry.key})"
             )
         seen[entry.identity] = index
         entries.append(entry)
@@ -179,6 +231,7 @@ def entries_from_profiles(profiles: Iterable[Profile]) -> list[Entry]:
                     operation=deviation.operation,
                     check=deviation.check,
                     reason=deviation.reason,
+                    id=deviation.id or None,
                     title=deviation.title,
                     link=deviation.link,
                     expires=expires,
@@ -199,12 +252,34 @@ def _add_note(result: CheckResult, note: str) -> None:
     result.note = "; ".join(notes)
 
 
+_UNACCEPTED = "not accepted by any baseline entry: "
+
+
+def _refusal(entry: Entry, failure: Failure, today: date) -> str | None:
+    """Why a matching entry does not accept `failure`, as the note the CheckResult gets; None: it accepts."""
+    name = failure.id or failure.title
+    if entry.legacy:
+        return (
+            f"baseline entry matches by title ({entry.describe()}) and cannot tell failures apart, so it does "
+            f"not accept {name}: run with --baseline-update to replace it by one entry per failure id (its reason "
+            'is kept, marked TODO for review), or write id = "*" to accept any failure of the check'
+        )
+    if entry.expires is not None and entry.expired(today):
+        return f"baseline entry expired on {entry.expires.isoformat()} ({entry.describe()}): renew or remove it"
+    if entry.unreviewed and not entry.allow_unreviewed:
+        return (
+            f"unreviewed baseline entry ({entry.describe()}): its reason is still the TODO placeholder, so it "
+            f"does not accept {name}; write the real reason (or set allow_unreviewed = true in the file)"
+        )
+    return None
+
+
 def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> RunResult:
     """Apply baseline entries to a run; returns a new run, `run` itself is left untouched.
 
     Acceptances already present on failures (an earlier application) are kept, so profile
     deviations and a baseline file may be applied together or one after the other. When several
-    unexpired entries match a failure, the first one in `entries` gives its reason and link.
+    entries match a failure, the first one in `entries` that accepts it gives its reason and link.
     """
     out = copy.deepcopy(run)
     ran = _vendors_in(out)
@@ -213,30 +288,39 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
     for result in out.results:
         by_key.setdefault(result.key, []).append(result)
 
+    keyed = {entry.key for entry in entries}
     matched: set[int] = set()  # indexes into entries
-    expired_hit: set[int] = set()  # id() of results that an expired entry matches
+    refused: dict[int, list[str]] = {}  # id() of a result -> notes of entries that matched but did not accept
     for index, entry in enumerate(entries):
         for result in by_key.get(entry.key, []):
             for failure in result.failures:
                 if not entry.matches(result, failure):
                     continue
                 matched.add(index)
-                if entry.expires is not None and entry.expired(today):
-                    expired_hit.add(id(result))
-                    _add_note(
-                        result,
-                        f"baseline entry expired on {entry.expires.isoformat()} ({entry.describe()}): "
-                        "renew or remove it",
-                    )
+                why = _refusal(entry, failure, today)
+                if why is not None:
+                    refused.setdefault(id(result), []).append(why)
                 elif failure.accepted_reason is None:
                     failure.accepted_reason = entry.reason
                     failure.accepted_link = entry.link
+                    if entry.unreviewed:
+                        _add_note(result, f"accepted by an unreviewed baseline entry ({entry.describe()})")
 
     for result in out.results:
+        for note in refused.get(id(result), []):
+            _add_note(result, note)
         if result.outcome not in ("failed", "accepted") or not result.failures:
             continue  # a failed result without failures has nothing an entry could accept
         accepted = all(f.accepted_reason is not None for f in result.failures)
-        result.outcome = "accepted" if accepted and id(result) not in expired_hit else "failed"
+        result.outcome = "accepted" if accepted else "failed"
+        # Name the failures that still fail the gate where entries exist for the check; recomputed, so
+        # applications compose (a profile's deviations, then the file).
+        earlier = _UNACCEPTED in (result.note or "")
+        notes = [n for n in (result.note or "").split("; ") if n and not n.startswith(_UNACCEPTED)]
+        if result.outcome == "failed" and (result.key in keyed or earlier):
+            left = ", ".join(f.id or repr(f.title) for f in result.failures if f.accepted_reason is None)
+            notes.append(f"{_UNACCEPTED}{left}")
+        result.note = "; ".join(notes) or None
 
     for index, entry in enumerate(entries):
         if index in matched or entry.vendor not in ran:
@@ -279,81 +363,160 @@ def _still_holds(entry: Entry, run: RunResult, ran: set[str]) -> bool:
     return all(r.outcome in NOT_RUN_OUTCOMES for r in results)
 
 
+def _new_entry(result: CheckResult, failure: Failure, path: Path, reason: str = TODO_REASON) -> Entry:
+    return Entry(
+        vendor=result.vendor,
+        operation=result.operation,
+        check=result.check,
+        reason=reason,
+        id=failure.id,
+        description=f"{failure.title} ({failure.finding})" if failure.finding else failure.title,
+        source=str(path),
+    )
+
+
 def update_baseline(path: Path | str, run: RunResult, existing_entries: Sequence[Entry]) -> list[Entry]:
-    """Rewrite the baseline file from the run's failures; returns the entries written.
+    """Update the baseline file in place from the run's failures; returns the entries the file now holds.
 
     `existing_entries` are the file's own entries (not profile deviations, which would be copied
-    into the file). An existing entry is kept as is (reason, link, expiry, even a broad title)
-    while it matches a failure, or while the run cannot tell (its vendor did not run, its check was
-    not reached or not applicable); the others no longer reproduce and are dropped. Every failure
-    no kept entry covers gets a new entry with its exact title and the TODO reason, except a failure
-    already accepted by something else (a profile's known deviation, in an applied run). An expired
-    entry is kept while it matches: renewing it is a human decision.
+    into the file). An existing id or wildcard entry is kept as is, with its comments, reason, link
+    and expiry, while it matches a failure or while the run cannot tell (its vendor did not run, its
+    check was not reached or not applicable); the others no longer reproduce and are removed. A legacy
+    title entry that matches is replaced by one id entry per failure it matched, its reason kept but
+    prefixed with TODO (a title may have swallowed a failure nobody reviewed). Every failure with an id
+    that no kept entry covers gets a new entry with the TODO reason, appended in a stable order,
+    except a failure already accepted by something else (a profile's known deviation, in an applied
+    run). An expired entry is kept while it matches: renewing it is a human decision.
     """
     path = Path(path)
     ran = _vendors_in(run)
-    kept: list[Entry] = []
+    document = _load_document(path)
+    items = document.get("entry")
+    tables: list[Table] = list(items) if isinstance(items, AoT) else []
+    if items is not None and not isinstance(items, AoT) and existing_entries:
+        raise UsageError(f"baseline {path}: write its entries as [[entry]] tables, so that an update can edit them")
+    if len(tables) != len(existing_entries):
+        raise UsageError(f"baseline {path} changed while the run was going on: run again")
+    kept: list[tuple[Table, Entry]] = []
+    migrated: dict[tuple[str, str, str, str], Entry] = {}
     seen: set[tuple[str, str, str, str]] = set()
-    for entry in existing_entries:
-        if entry.identity not in seen and _still_holds(entry, run, ran):
-            seen.add(entry.identity)
-            kept.append(entry)
-    new: dict[tuple[str, str, str, str], Entry] = {}
+    for table, entry in zip(tables, existing_entries, strict=True):
+        if entry.identity in seen or not _still_holds(entry, run, ran):
+            continue
+        seen.add(entry.identity)
+        if not entry.legacy:
+            kept.append((table, entry))
+            continue
+        matches = [(r, f) for r in run.results for f in r.failures if f.id and entry.matches(r, f)]
+        if not matches:
+            kept.append((table, entry))  # the run cannot tell: left for a run that can
+            continue
+        reason = entry.reason if entry.unreviewed else f"TODO (was accepted by title {entry.title!r}): {entry.reason}"
+        for result, failure in matches:
+            new = replace(_new_entry(result, failure, path, reason), link=entry.link, expires=entry.expires)
+            migrated.setdefault(new.identity, new)
+    fresh: dict[tuple[str, str, str, str], Entry] = {}
+    covering = [e for _, e in kept] + list(migrated.values())
     for result in run.results:
         for failure in result.failures:
-            if any(e.matches(result, failure) for e in kept) or failure.accepted_reason is not None:
+            if failure.id is None or failure.accepted_reason is not None:
                 continue
-            entry = Entry(
-                vendor=result.vendor,
-                operation=result.operation,
-                check=result.check,
-                reason=TODO_REASON,
-                title=failure.title,
-                source=str(path),
-            )
-            new.setdefault(entry.identity, entry)
-    entries = sorted([*kept, *new.values()], key=lambda e: e.identity)
-    write_baseline(path, entries)
-    return entries
+            if any(e.matches(result, failure) for e in covering if not e.legacy):
+                continue
+            entry = _new_entry(result, failure, path)
+            fresh.setdefault(entry.identity, entry)
+    added = sorted([*migrated.values(), *fresh.values()], key=lambda e: e.identity)
+    leads = _comment_leads(tables)
+    if "entry" in document:
+        del document["entry"]
+    document["version"] = BASELINE_VERSION
+    out: list[Table] = []
+    for table, _ in kept:
+        for item in leads.get(id(table), []):  # the comment written above an entry stays above it
+            (out[-1] if out else document).add(item)
+        out.append(table)
+    out += [_table(e) for e in added]
+    if out:
+        for item in leads.get(None, []):  # comments after the last entry stay at the end
+            out[-1].add(item)
+        document.append("entry", AoT(out))
+    _write_text(path, tomlkit.dumps(document))
+    return [e for _, e in kept] + added
 
 
-def _toml_string(value: str) -> str:
-    """A TOML basic string: every control character escaped, so a title from a server round-trips."""
-    escapes = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-    out = []
-    for char in value:
-        if char in escapes:
-            out.append(escapes[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04X}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+def _new_document() -> tomlkit.TOMLDocument:
+    document = tomlkit.document()
+    for line in _HEADER:
+        document.add(tomlkit.comment(line))
+    return document
+
+
+def _comment_leads(tables: list[Table]) -> dict[int | None, list[Any]]:
+    """Detach the comments written above each entry, by id() of the entry (None: after the last one).
+
+    tomlkit keeps a comment between two [[entry]] tables in the body of the first; a reader means it
+    for the second, so it must move (or go) with the second when entries are removed or added.
+    """
+    leads: dict[int | None, list[Any]] = {}
+    for index, table in enumerate(tables):
+        body = table.value.body
+        cut = len(body)
+        while cut > 0 and body[cut - 1][0] is None and isinstance(body[cut - 1][1], Comment | Whitespace):
+            cut -= 1
+        trailing = [item for _, item in body[cut:] if isinstance(item, Comment)]  # tomlkit spaces tables itself
+        del body[cut:]
+        following = tables[index + 1] if index + 1 < len(tables) else None
+        leads[id(following) if following is not None else None] = trailing
+    return leads
+
+
+def _load_document(path: Path) -> tomlkit.TOMLDocument:
+    if not path.exists():
+        return _new_document()
+    try:
+        return tomlkit.parse(_read(path))
+    except tomlkit.exceptions.TOMLKitError as exc:
+        raise UsageError(f"baseline {path} is not valid TOML: {_one_line(str(exc))}") from None
+
+
+def _table(entry: Entry) -> Table:
+    table = tomlkit.table()
+    fields: list[tuple[str, Any]] = [
+        ("id", entry.id),
+        ("vendor", entry.vendor),
+        ("operation", entry.operation),
+        ("check", entry.check),
+        ("title", entry.title if entry.legacy and entry.title else None),
+        ("description", entry.description),
+        ("reason", entry.reason),
+        ("link", entry.link),
+        ("expires", entry.expires.isoformat() if entry.expires else None),
+    ]
+    for name, value in fields:
+        if value is not None:
+            table.add(name, value)
+    return table
 
 
 def dumps_baseline(entries: Iterable[Entry]) -> str:
-    """The baseline file's text for `entries`, in the order given."""
-    lines = [_HEADER + f"version = {BASELINE_VERSION}\n"]
-    for entry in entries:
-        fields: list[tuple[str, Any]] = [
-            ("vendor", entry.vendor),
-            ("operation", entry.operation),
-            ("check", entry.check),
-            ("title", entry.title),
-            ("reason", entry.reason),
-            ("link", entry.link),
-            ("expires", entry.expires.isoformat() if entry.expires else None),
-        ]
-        body = "".join(f"{name} = {_toml_string(value)}\n" for name, value in fields if value is not None)
-        lines.append("\n[[entry]]\n" + body)
-    return "".join(lines)
+    """A new baseline file's text for `entries`, in the order given."""
+    document = _new_document()
+    document["version"] = BASELINE_VERSION
+    tables = [_table(e) for e in entries]
+    if tables:
+        document.append("entry", AoT(tables))
+    return tomlkit.dumps(document)
 
 
 def write_baseline(path: Path | str, entries: Iterable[Entry]) -> None:
+    """Write a new baseline file for `entries`, atomically."""
+    _write_text(Path(path), dumps_baseline(entries))
+
+
+def _write_text(path: Path, text: str) -> None:
     """Write the baseline file atomically (temp file in the same directory, then os.replace)."""
-    path = Path(path)
     try:
-        data = dumps_baseline(entries).encode("utf-8")
+        data = text.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate in a title: TOML cannot hold it
         raise UsageError(f"baseline {path} cannot be written: {_one_line(str(exc))}") from None
     tmp: str | None = None

@@ -15,8 +15,9 @@ from typing import Any
 
 import jsonschema
 import schemathesis
-from schemathesis.core.failures import Failure
+from schemathesis.core.failures import Failure, FailureGroup
 
+from conformance import compat
 from conformance.catalogue import SEMANTIC_CHECKS
 from conformance.redact import redact_clipped
 from conformance.vendors import Profile
@@ -60,14 +61,29 @@ def mark_missing_resource(case: Any, description: str) -> None:
 
 
 class SemanticFailure(Failure):
-    """A response that has the right shape but the wrong meaning."""
+    """A response that has the right shape but the wrong meaning; `key` names what it is about (a field,
+    and a kind where one field can fail in two ways), never a value: it is part of the failure's id."""
 
     code = "TC901"
     kind_title = "Semantic check failed"
 
+    __slots__ = ("key",)
 
-def _fail(case: Any, title: str, message: str) -> SemanticFailure:
-    return SemanticFailure(operation=case.operation.label, title=title, message=message)
+    def __init__(self, *, operation: str, title: str, message: str, key: str) -> None:
+        super().__init__(operation=operation, title=title, message=message)
+        self.key = key
+
+    _unique_key = compat.unique_key_property("key")
+
+
+def _fail(case: Any, title: str, message: str, key: str) -> SemanticFailure:
+    return SemanticFailure(operation=case.operation.label, title=title, message=message, key=key)
+
+
+def _fail_each(case: Any, title: str, problems: list[tuple[str, str]]) -> BaseException:
+    """One failure per (key, message): two fields that break are two failures, each with its own id."""
+    failures = [_fail(case, title, message, key) for key, message in problems]
+    return failures[0] if len(failures) == 1 else FailureGroup(failures)
 
 
 def _json(response: Any) -> Any:
@@ -173,12 +189,12 @@ def round_trip(ctx: Any, response: Any, case: Any) -> bool | None:
             continue  # not representable in the response field: the value only has to validate
         compared += 1
         if not _json_equal(sent, body[field_name]):
-            mismatches.append(f"`{field_name}`: sent {_short(sent)}, got back {_short(body[field_name])}")
+            mismatches.append((field_name, f"`{field_name}`: sent {_short(sent)}, got back {_short(body[field_name])}"))
     if mismatches:
-        raise _fail(
+        raise _fail_each(
             case,
             "Echoed field does not round-trip",
-            "The response does not echo what was sent:\n" + "\n".join(mismatches),
+            [(key, "The response does not echo what was sent:\n" + text) for key, text in mismatches],
         )
     return None if compared else True  # True: nothing to judge in this case (not counted as a pass)
 
@@ -207,6 +223,7 @@ def unique_ids(ctx: Any, response: Any, case: Any) -> bool | None:
                 case,
                 "Id repeated across creates",
                 f"`{name}` {_short(value)} was already returned for an earlier create in this run",
+                name,
             )
     return None if judged else True
 
@@ -248,14 +265,17 @@ def timestamps(ctx: Any, response: Any, case: Any) -> bool | None:
         judged = True
         parsed = parse_rfc3339(body[name])
         if parsed is None:
-            problems.append(f"`{name}` {_short(body[name])} is not an RFC 3339 date-time")
+            problems.append((f"{name}:format", f"`{name}` {_short(body[name])} is not an RFC 3339 date-time"))
         elif abs(parsed - now) > vendor.skew:
             problems.append(
-                f"`{name}` {body[name]} is more than {vendor.skew} away from the client clock "
-                f"({now:%Y-%m-%dT%H:%M:%SZ})"
+                (
+                    f"{name}:skew",
+                    f"`{name}` {body[name]} is more than {vendor.skew} away from the client clock "
+                    f"({now:%Y-%m-%dT%H:%M:%SZ})",
+                )
             )
     if problems:
-        raise _fail(case, "Timestamp invalid or out of range", "\n".join(problems))
+        raise _fail_each(case, "Timestamp invalid or out of range", problems)
     return None if judged else True
 
 
@@ -281,10 +301,13 @@ def defaults_applied(ctx: Any, response: Any, case: Any) -> bool | None:
         default = props[name]["default"]
         if not _json_equal(default, body[field_name]):
             problems.append(
-                f"`{field_name}` omitted: expected the default {_short(default)}, got {_short(body[field_name])}"
+                (
+                    field_name,
+                    f"`{field_name}` omitted: expected the default {_short(default)}, got {_short(body[field_name])}",
+                )
             )
     if problems:
-        raise _fail(case, "Default not applied", "\n".join(problems))
+        raise _fail_each(case, "Default not applied", problems)
     return None if judged else True
 
 
@@ -313,6 +336,7 @@ def unknown_resource(ctx: Any, response: Any, case: Any) -> bool | None:
             case,
             "Unknown resource not answered with 404",
             f"{missing} names no existing resource, but the response status is {response.status_code}",
+            "status",
         )
     if "404" not in documented:
         return None
@@ -324,12 +348,15 @@ def unknown_resource(ctx: Any, response: Any, case: Any) -> bool | None:
     got_type = (got[0] if isinstance(got, list) else got).split(";")[0].strip().lower()
     if got_type != media_type.lower():
         raise _fail(
-            case, "Unknown resource 404 has the wrong content type", f"expected {media_type}, got {got_type or 'none'}"
+            case,
+            "Unknown resource 404 has the wrong content type",
+            f"expected {media_type}, got {got_type or 'none'}",
+            "content-type",
         )
     body_schema = schema[media_type].get("schema")
     if body_schema is not None:
         body = _json(response)
         errors = list(jsonschema.Draft202012Validator(body_schema).iter_errors(body))
         if errors:
-            raise _fail(case, "Unknown resource 404 body does not match its schema", errors[0].message)
+            raise _fail(case, "Unknown resource 404 body does not match its schema", errors[0].message, "body")
     return None

@@ -1,16 +1,24 @@
 """`conformance compare OLD_REPORT NEW_REPORT`: one run against another, e.g. a vendor's builds.
 
-Both reports are `conformance.json` files. Checks are keyed by `vendor::operation::check`, and
-each key present in both runs falls in exactly one category, by its (old -> new) outcome:
+Both reports are `conformance.json` files. Checks are keyed by `vendor::operation::check`; within a
+check, failures are told apart by their id (conformance.identity), so each check lists the failure ids
+that appeared, disappeared and stayed. Each key present in both runs falls in exactly one category,
+by its (old -> new) outcome and failure ids:
 
 * regression: passed, accepted or not_applicable -> failed or stale (a failing outcome now where
-  the old run judged the check and it did not fail). The only category that exits 1.
+  the old run judged the check and it did not fail); or failing -> failing with a failure id the old
+  run did not have and no baseline entry accepts (a new failure is a regression even when the check
+  was already failing). The only category that exits 1.
 * fix: failed -> passed.
-* unchanged failure: failing (failed or stale) -> failing, with the same set of failure titles.
-* changed failure: failing -> failing, with a different set of failure titles (not a regression).
+* unchanged failure: failing (failed or stale) -> failing, with the same failure ids.
+* changed failure: failing -> failing, failures only gone (or only newly accepted), none new.
 * other change: any other outcome change, e.g. not_reached -> failed (the old run never judged
   the check, so it cannot have regressed), failed -> accepted (baselined), stale -> passed.
 * unchanged: the same non-failing outcome; counted, not listed.
+
+A report written before failure ids (its failures have no `id`) is still read: a check whose
+failures lack ids on either side is compared by failure title instead, and the comparison warns
+that it did so (titles cannot tell two failures apart: regenerate the old report to compare by id).
 
 Keys present in one run only are "appeared" (new only) or "disappeared" (old only), whatever their
 outcome; a new check that fails is not a regression. Operations (vendor::operation) present in one
@@ -20,7 +28,7 @@ run only are listed as well. Outcomes are compared as recorded, i.e. after each 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -44,6 +52,17 @@ CATEGORIES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class FailureRef:
+    """One failure as a comparison shows it: its identity, what it is, and how to reproduce it."""
+
+    id: str  # the failure id, or in a check compared by title, the title
+    title: str
+    finding: str | None = None
+    curl: str = ""
+    accepted: bool = False  # accepted by a baseline entry or known deviation in its run
+
+
+@dataclass(frozen=True)
 class Change:
     """One check as the two runs saw it; an outcome is None where the run did not have the check."""
 
@@ -56,11 +75,40 @@ class Change:
     old_titles: tuple[str, ...] = ()  # distinct failure titles, sorted
     new_titles: tuple[str, ...] = ()
     note: str | None = None  # the note of the newest run that has the check (e.g. a stale baseline entry)
+    old_failures: tuple[FailureRef, ...] = ()  # one per identity, sorted by identity
+    new_failures: tuple[FailureRef, ...] = ()
+    by_title: bool = False  # a side has failures without ids (an older report): identities are titles
+
+    @property
+    def appeared_ids(self) -> list[str]:
+        old = {f.id for f in self.old_failures}
+        return [f.id for f in self.new_failures if f.id not in old]
+
+    @property
+    def disappeared_ids(self) -> list[str]:
+        new = {f.id for f in self.new_failures}
+        return [f.id for f in self.old_failures if f.id not in new]
+
+    @property
+    def stayed_ids(self) -> list[str]:
+        old = {f.id for f in self.old_failures}
+        return [f.id for f in self.new_failures if f.id in old]
+
+    @property
+    def new_unaccepted(self) -> list[FailureRef]:
+        """Failures only the new run has and nothing accepts: what makes a failing check regress."""
+        old = {f.id for f in self.old_failures}
+        return [f for f in self.new_failures if f.id not in old and not f.accepted]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["old_titles"] = list(self.old_titles)
         data["new_titles"] = list(self.new_titles)
+        data["old_failures"] = [asdict(f) for f in self.old_failures]
+        data["new_failures"] = [asdict(f) for f in self.new_failures]
+        data["appeared_ids"] = self.appeared_ids
+        data["disappeared_ids"] = self.disappeared_ids
+        data["stayed_ids"] = self.stayed_ids
         return data
 
 
@@ -91,6 +139,7 @@ class Comparison:
     unchanged: int = 0  # checks with the same non-failing outcome in both runs
     appeared_operations: list[str] = field(default_factory=list)  # vendor::operation
     disappeared_operations: list[str] = field(default_factory=list)
+    by_title: list[str] = field(default_factory=list)  # keys compared by title: a report without failure ids
 
     @property
     def regressed(self) -> bool:
@@ -111,12 +160,31 @@ class Comparison:
             data[name] = [c.to_dict() for c in self.category(name)]
         data["appeared_operations"] = list(self.appeared_operations)
         data["disappeared_operations"] = list(self.disappeared_operations)
+        data["compared_by_title"] = list(self.by_title)
         data["regressed"] = self.regressed
         return data
 
 
 def _titles(result: CheckResult | None) -> tuple[str, ...]:
     return tuple(sorted({f.title for f in result.failures})) if result else ()
+
+
+def _has_ids(result: CheckResult | None) -> bool:
+    return result is None or all(f.id for f in result.failures)
+
+
+def _refs(result: CheckResult | None, by_title: bool) -> tuple[FailureRef, ...]:
+    """One reference per failure identity (the id, or the title in a check compared by title), sorted."""
+    if result is None:
+        return ()
+    refs: dict[str, FailureRef] = {}
+    for f in result.failures:
+        ident = f.title if by_title or not f.id else f.id
+        ref = FailureRef(ident, f.title, f.finding, f.curl, f.accepted_reason is not None)
+        known = refs.get(ident)
+        # Several failures of one title (compared by title): the identity is accepted only if all are.
+        refs[ident] = ref if known is None else replace(known, accepted=known.accepted and ref.accepted)
+    return tuple(refs[k] for k in sorted(refs))
 
 
 def _index(run: RunResult, label: str) -> dict[str, CheckResult]:
@@ -133,13 +201,16 @@ def _info(run: RunResult, label: str) -> RunInfo:
     return RunInfo(label, run.started_at, run.tool_version, run.interrupted, run.budget_exhausted)
 
 
-def _category(old: Outcome, new: Outcome, same_titles: bool) -> str | None:
+def _category(old: Outcome, new: Outcome, change: Change) -> str | None:
     """The category of a key present in both runs; None when unchanged and not failing."""
     if new in FAILING_OUTCOMES:
         if old in REGRESSION_FROM:
             return "regressions"
         if old in FAILING_OUTCOMES:
-            return "unchanged_failures" if same_titles else "changed_failures"
+            if change.new_unaccepted:
+                return "regressions"  # a new failure, though the check was already failing
+            same = [f.id for f in change.old_failures] == [f.id for f in change.new_failures]
+            return "unchanged_failures" if same else "changed_failures"
         return "other_changes"  # not_reached -> failing: never judged before
     if old == "failed" and new == "passed":
         return "fixes"
@@ -154,6 +225,9 @@ def compare_runs(old: RunResult, new: RunResult, *, old_label: str = "old", new_
         before, after = old_index.get(key), new_index.get(key)
         some = after or before
         assert some is not None  # the key came from one of the two indexes
+        by_title = not (_has_ids(before) and _has_ids(after))
+        if by_title:
+            comparison.by_title.append(key)
         change = Change(
             key=key,
             vendor=some.vendor,
@@ -164,13 +238,16 @@ def compare_runs(old: RunResult, new: RunResult, *, old_label: str = "old", new_
             old_titles=_titles(before),
             new_titles=_titles(after),
             note=some.note,
+            old_failures=_refs(before, by_title),
+            new_failures=_refs(after, by_title),
+            by_title=by_title,
         )
         if before is None:
             comparison.appeared.append(change)
         elif after is None:
             comparison.disappeared.append(change)
         else:
-            name = _category(before.outcome, after.outcome, change.old_titles == change.new_titles)
+            name = _category(before.outcome, after.outcome, change)
             if name is None:
                 comparison.unchanged += 1
             else:
@@ -186,13 +263,20 @@ def _transition(change: Change, arrow: str = "->") -> str:
     return f"{change.old_outcome or '(absent)'} {arrow} {change.new_outcome or '(absent)'}"
 
 
-def _title_lines(change: Change) -> list[tuple[str, str]]:
-    """(marker, title) pairs: '-' gone, '+' new, ' ' in both."""
-    old, new = set(change.old_titles), set(change.new_titles)
-    lines = [(" ", t) for t in sorted(old & new)]
-    lines += [("-", t) for t in sorted(old - new)]
-    lines += [("+", t) for t in sorted(new - old)]
+def _failure_lines(change: Change) -> list[tuple[str, FailureRef]]:
+    """(marker, failure) pairs: '+' new, '-' gone, ' ' in both (the new run's view)."""
+    old = {f.id for f in change.old_failures}
+    new = {f.id for f in change.new_failures}
+    lines = [("+", f) for f in change.new_failures if f.id not in old]
+    lines += [("-", f) for f in change.old_failures if f.id not in new]
+    lines += [(" ", f) for f in change.new_failures if f.id in old]
     return lines
+
+
+def _label(ref: FailureRef, by_title: bool) -> str:
+    """How a failure is named in a comparison: `F-7c1e9a2b Title (finding)`, or its title alone."""
+    text = ref.title if by_title else f"{ref.id} {ref.title}" + (f" ({ref.finding})" if ref.finding else "")
+    return text + (" [accepted]" if ref.accepted else "")
 
 
 def _one_line(text: str) -> str:
@@ -209,6 +293,11 @@ def _summary(comparison: Comparison) -> str:
 
 def _run_warnings(comparison: Comparison) -> list[str]:
     warnings = []
+    if comparison.by_title:
+        warnings.append(
+            f"{len(comparison.by_title)} check(s) compared by failure title, not id: a report has failures without "
+            "ids (written by an older version); titles cannot tell two failures apart, regenerate it to compare by id"
+        )
     for side, info in (("old", comparison.old), ("new", comparison.new)):
         if info.interrupted or info.budget_exhausted:
             why = "interrupted" if info.interrupted else "stopped by its budget"
@@ -219,7 +308,7 @@ def _run_warnings(comparison: Comparison) -> list[str]:
 def _render_text(comparison: Comparison) -> str:
     out = [f"conformance compare: {_one_line(comparison.old.label)} -> {_one_line(comparison.new.label)}"]
     out += [f"warning: {_one_line(w)}" for w in _run_warnings(comparison)]
-    out.append("Failure titles: '+' only in the new run, '-' only in the old run, indented: in both.")
+    out.append("Failures: '+' only in the new run, '-' only in the old run, indented: in both.")
     for name, heading in CATEGORIES.items():
         changes = comparison.category(name)
         if not changes:
@@ -227,7 +316,10 @@ def _render_text(comparison: Comparison) -> str:
         out.append(f"\n{heading} ({len(changes)}):")
         for change in changes:
             out.append(f"  {change.key}: {_transition(change)}")
-            out += [f"    {mark} {_one_line(title)}" for mark, title in _title_lines(change)]
+            for mark, ref in _failure_lines(change):
+                out.append(f"    {mark} {_one_line(_label(ref, change.by_title))}")
+                if name == "regressions" and mark == "+" and not ref.accepted and ref.curl:
+                    out.append(f"        reproduce: {_one_line(ref.curl)}")
             if change.note:
                 out.append(f"    note: {_one_line(change.note)}")
     for label, ops in (
@@ -260,9 +352,15 @@ def _render_markdown(comparison: Comparison) -> str:
         changes = comparison.category(name)
         if not changes:
             continue
+        if name == "regressions":
+            out += _markdown_regressions(changes)
+            continue
         out += [f"## {heading} ({len(changes)})", "", "| Check | Outcome | Failures | Note |", "|---|---|---|---|"]
         for change in changes:
-            titles = "<br>".join(f"{'' if mark == ' ' else mark + ' '}{_md(t)}" for mark, t in _title_lines(change))
+            titles = "<br>".join(
+                f"{'' if mark == ' ' else mark + ' '}{_md(_label(ref, change.by_title))}"
+                for mark, ref in _failure_lines(change)
+            )
             out.append(f"| {_md(change.key)} | {_md(_transition(change, '→'))} | {titles} | {_md(change.note or '')} |")
         out.append("")
     for label, ops in (
@@ -272,6 +370,39 @@ def _render_markdown(comparison: Comparison) -> str:
         if ops:
             out += [f"## {label} ({len(ops)})", ""] + [f"- {_md(op)}" for op in ops] + [""]
     return "\n".join(out).rstrip("\n")
+
+
+_MARK_WORDS = {"+": "new", "-": "gone", " ": "in both runs"}
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text`, so the block cannot be closed from inside."""
+    run = current = 0
+    for char in text:
+        current = current + 1 if char == "`" else 0
+        run = max(run, current)
+    return "`" * max(3, run + 1)
+
+
+def _markdown_regressions(changes: list[Change]) -> list[str]:
+    """Regressions as a pull-request comment wants them: each check, then each new failure with its reproduction."""
+    out = [f"## Regressions ({len(changes)})", ""]
+    for change in changes:
+        out += [f"### {_md(change.key)}: {_md(_transition(change, '→'))}", ""]
+        for mark, ref in _failure_lines(change):
+            name = _md(_label(ref, change.by_title))
+            if mark == "+" and not ref.accepted:
+                out.append(f"- **new:** {name}")
+                if ref.curl:
+                    curl = "".join(c if c.isprintable() else "?" for c in ref.curl)
+                    fence = _fence(curl)
+                    out += [f"  {fence}sh", f"  {curl}", f"  {fence}"]
+            else:
+                out.append(f"- {_MARK_WORDS[mark]}: {name}")
+        if change.note:
+            out.append(f"- note: {_md(change.note)}")
+        out.append("")
+    return out
 
 
 def render(comparison: Comparison, fmt: Format | str) -> str:

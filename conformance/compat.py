@@ -13,6 +13,7 @@ from typing import Any
 
 import httpcore
 import httpx
+from schemathesis.core.jsonschema.bundler import unbundle_path
 
 
 class CompatError(RuntimeError):
@@ -52,13 +53,17 @@ def copy_serializers(target: Any, source: Any) -> None:
     method(source)
 
 
-def failure_key(failure: Any) -> str:
-    """Schemathesis: its own identity of a finding within an operation (what `Failure.__eq__` compares),
-    so two schema violations at different places are two failures though they share a title."""
-    try:
-        return str(failure._unique_key)
-    except AttributeError:
-        raise CompatError("schemathesis Failure._unique_key is gone") from None
+def unique_key_property(attribute: str) -> property:
+    """Schemathesis: a property for a Failure subclass of ours that Schemathesis tells findings apart by.
+
+    Schemathesis compares and hashes failures (and deduplicates the members of a FailureGroup) by the
+    private `_unique_key`; ours must say which field a semantic failure is about, or two fields that
+    break in one response would collapse into one failure."""
+    from schemathesis.core.failures import Failure
+
+    if not hasattr(Failure, "_unique_key"):
+        raise CompatError("schemathesis Failure._unique_key is gone")
+    return property(lambda self: getattr(self, attribute))
 
 
 @contextmanager
@@ -88,3 +93,18 @@ def without_local_constants() -> Iterator[None]:
     finally:
         providers._get_local_constants = original
         cache.clear()
+
+
+def schema_location(failure: Any) -> list[str | int]:
+    """Where in the spec a Schemathesis `JsonSchemaError` failed: its schema path with the bundle's
+    generated names (`x-bundled/schema000002`) replaced by the `$ref` pointers they came from.
+
+    The generated names are numbered in bundling order, so they change when an unrelated `$ref` is
+    added to the spec; the pointers do not. Schemathesis keeps the mapping only in the private
+    `_name_to_uri` slot (it uses it itself to display the path); without it, the raw path is used.
+    """
+    path: list[str | int] = list(getattr(failure, "schema_path", None) or [])
+    name_to_uri = getattr(failure, "_name_to_uri", None)
+    if isinstance(name_to_uri, dict) and name_to_uri:
+        path = unbundle_path(path, name_to_uri)
+    return path

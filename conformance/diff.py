@@ -23,6 +23,8 @@ Judgement calls:
   position, so renaming `{id}` to `{thread_id}` is no change;
 - a `readOnly` property is left out of the request side and a `writeOnly` one out of the response side
   (a required readOnly `id` added to a shared schema breaks no client);
+- a success status that is gone while a new one appears (200 -> 201) is a rename: beside the status
+  change, the response bodies are compared across it (paired in order when several change at once);
 - `default`, `deprecated`, `discriminator` and `x-` extensions are ignored;
   response headers, links, callbacks and webhooks are not compared.
 """
@@ -1134,6 +1136,12 @@ def _compare_responses(old: _Operation, new: _Operation, res: tuple[_Resolver, _
     if not gone_success:
         for code in new_success:
             out.add("response-success-status-added", f"response {code}", f"new success status {code}")
+    # A success status renamed (200 -> 201): the body a client parses moved with it, so the schemas are
+    # compared across the rename too, and a change there is reported beside the status change. Gone and
+    # new success statuses are paired in order; an unpaired one has nothing to be compared with.
+    for was, now in zip(gone_success, new_success, strict=False):
+        where = _Where("response", f"response {was} -> {now}")
+        _compare_response(_mapping(before[was]), _mapping(after[now]), f"{was} -> {now}", where, res, out)
     for code in sorted(before.keys() | after.keys()):
         if _is_success(code) and (code not in before or code not in after):
             continue
@@ -1144,18 +1152,30 @@ def _compare_responses(old: _Operation, new: _Operation, res: tuple[_Resolver, _
             out.add("response-error-status-added", f"response {code}", f"new documented response {code}")
             continue
         where = _Where("response", f"response {code}", error_response=not _is_success(code))
-        old_content, new_content = _media(before[code].get("content")), _media(after[code].get("content"))
-        if old_content and not new_content:
-            out.add(
-                "response-body-removed",
-                where.prefix,
-                f"response {code} no longer documents a body",
-                error_response=where.error_response,
-            )
-        elif new_content and not old_content:
-            out.add("response-body-added", where.prefix, f"response {code} now documents a body")
-        else:
-            _compare_content(old_content, new_content, res, where, out)
+        _compare_response(_mapping(before[code]), _mapping(after[code]), code, where, res, out)
+
+
+def _compare_response(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    code: str,
+    where: _Where,
+    res: tuple[_Resolver, _Resolver],
+    out: _Findings,
+) -> None:
+    """The bodies of one documented response in both versions (`code` names it in messages)."""
+    old_content, new_content = _media(old.get("content")), _media(new.get("content"))
+    if old_content and not new_content:
+        out.add(
+            "response-body-removed",
+            where.prefix,
+            f"response {code} no longer documents a body",
+            error_response=where.error_response,
+        )
+    elif new_content and not old_content:
+        out.add("response-body-added", where.prefix, f"response {code} now documents a body")
+    else:
+        _compare_content(old_content, new_content, res, where, out)
 
 
 def _check_refs(doc: dict[str, Any]) -> None:

@@ -40,6 +40,7 @@ from conformance import checks as our_checks
 from conformance import compat
 from conformance.catalogue import ALL_CHECKS, BUILTIN_CHECKS, TRANSPORT_CHECKS
 from conformance.coverage import CoverageRecord
+from conformance.identity import failure_id, finding_key
 from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
 from conformance.strategies import Mode, coverage_bodies, request_bodies
@@ -151,7 +152,10 @@ class OperationOutcome:
         out = []
         for name in checks:
             tally = self.tallies.get(name, _CheckTally())
-            failures = [f for _, f in sorted(tally.failures.values(), key=lambda item: item[1].title)]
+            kept = sorted(tally.failures.values(), key=lambda item: (item[1].title, item[1].finding or ""))
+            failures = [f for _, f in kept]
+            for failure in failures:  # the id needs the vendor and operation, known here
+                failure.id = failure_id(vendor, self.label, name, failure.finding or failure.title)
             if failures:
                 outcome = "failed"
             elif tally.cases:
@@ -542,9 +546,9 @@ class VendorRunner:
                 # Deliberately sent without valid credentials: a 401/403 is the right answer, documented or not.
                 tallies[name].cases += 1
                 return
-            # Schemathesis's own identity of a finding: two schema violations at different places are
-            # two failures, though they share a title.
-            key = f"{failure.title}|{type(failure).__name__}|{response.status_code}|{compat.failure_key(failure)}"
+            # The finding's identity (conformance.identity): two schema violations at different places
+            # are two failures, though they share a title.
+            key = finding_key(failure, response.status_code)
             self._record(tallies, name, failure.message, failure.title, exchange, curl, phase, mode, size, key=key)
 
         def on_success(name: str, _case: Any) -> None:
@@ -601,7 +605,7 @@ class VendorRunner:
         *,
         key: str | None = None,
     ) -> None:
-        """Count a failed case; keep, per distinct failure (`key`, else the title), the smallest case."""
+        """Count a failed case; keep, per distinct failure (its finding `key`, else the title), the smallest case."""
         tally = tallies.setdefault(check, _CheckTally())
         tally.cases += 1
         title = redact(title)
@@ -617,6 +621,7 @@ class VendorRunner:
             curl=curl,
             phase=phase,
             generation_mode=mode,
+            finding=key,
         )
         tally.failures[key] = (size, failure)
 

@@ -317,6 +317,22 @@ def _leak_headers(call: Call, body: dict[str, Any]) -> None:
             return
 
 
+def _as_integer(name: str) -> Callable[[Call, dict[str, Any]], None]:
+    def change(call: Call, body: dict[str, Any]) -> None:
+        if name in body:
+            body[name] = 1
+
+    return change
+
+
+def _all_of(*changes: Callable[[Call, dict[str, Any]], None]) -> Callable[[Call, dict[str, Any]], None]:
+    def change(call: Call, body: dict[str, Any]) -> None:
+        for one in changes:
+            one(call, body)
+
+    return change
+
+
 def _mutants() -> list[Mutant]:
     return [
         # Structural deviations: caught by Schemathesis's built-in checks.
@@ -497,6 +513,15 @@ def _mutants() -> list[Mutant]:
             "The request headers, credential included, are merged into the echoed metadata.",
             ("round_trip",),
             on_reply=_on_success(_leak_headers),
+        ),
+        # Two distinct schema violations under one check and one title: the upgrade of status-outside-enum
+        # that a baseline of the first must not swallow (the failure ids tell them apart).
+        Mutant(
+            "status-outside-enum-object-integer",
+            ("seekrflow",),
+            "As status-outside-enum, and the object field also comes back as the integer 1, not a string.",
+            ("response_schema_conformance",),
+            on_reply=_on_success(_all_of(_outside_enum("deleted"), _as_integer("object"))),
         ),
     ]
 

@@ -276,9 +276,13 @@ def conformance_check(request: pytest.FixtureRequest) -> Checked:
 
 def format_failures(result: CheckResult, seed: int) -> str:
     lines = [f"{result.key}: {len(result.failures)} distinct failure(s)"]
+    if result.note:  # e.g. which failures no baseline entry accepts, or an unreviewed entry
+        lines.append(f"note: {result.note}")
     for failure in result.failures:
         lines.append("")
-        lines.append(f"- {failure.title}  [{failure.phase}/{failure.generation_mode}]")
+        name = f"{failure.id} {failure.title}" if failure.id else failure.title
+        accepted = f" (accepted: {failure.accepted_reason})" if failure.accepted_reason else ""
+        lines.append(f"- {name}  [{failure.phase}/{failure.generation_mode}]{accepted}")
         lines += ["    " + line for line in failure.message.strip().splitlines()[:20]]
         if failure.exchange is not None and failure.exchange.status is not None:
             body = (failure.exchange.response_body or "")[:500]

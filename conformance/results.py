@@ -46,6 +46,15 @@ class Failure:
     generation_mode: str | None = None  # positive | negative
     accepted_reason: str | None = None  # set when a baseline or known deviation accepts it
     accepted_link: str | None = None
+    # The failure's identity (see conformance.identity): `id` e.g. "F-7c1e9a2b", from vendor, operation,
+    # check and `finding`, e.g. "ST108 200 /components/schemas/ThreadStatus/enum". None in reports
+    # written before ids existed.
+    id: str | None = None
+    finding: str | None = None
+
+    def where(self) -> str:
+        """A human-readable description: the check, title and finding."""
+        return f"{self.check}: {self.title}" + (f" ({self.finding})" if self.finding else "")
 
 
 @dataclass

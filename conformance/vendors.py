@@ -51,9 +51,10 @@ class Deviation:
     operation: str
     check: str
     reason: str
-    title: str = ""
+    title: str = ""  # legacy: a deviation without `id` accepts nothing (see conformance.baseline)
     link: str | None = None
     expires: str | None = None
+    id: str = ""  # the failure id it accepts (conformance.identity), or "*" for any failure of the check
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from typing import Any
 import httpcore
 import httpx
 import schemathesis
-from schemathesis.openapi.checks import MissingHeaders
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
 from conformance import compat
@@ -71,13 +70,15 @@ def test_schemathesis_serializers_can_be_copied() -> None:
     assert sent["json"] == {"meta_data": {"k": 1}}
 
 
-def test_schemathesis_failure_key_tells_findings_apart() -> None:
-    def missing(*headers: str) -> MissingHeaders:
-        return MissingHeaders(operation="POST /v1/threads", missing_headers=list(headers), message="m")
+def test_schemathesis_tells_our_semantic_failures_apart_by_their_key() -> None:
+    from conformance.checks import SemanticFailure
 
-    assert compat.failure_key(missing("A")) == compat.failure_key(missing("A"))
-    assert compat.failure_key(missing("A")) != compat.failure_key(missing("B"))
-    assert missing("A") != missing("B")  # what Schemathesis itself compares: the same identity
+    def failure(key: str) -> SemanticFailure:
+        return SemanticFailure(operation="POST /v1/threads", title="t", message="m", key=key)
+
+    assert failure("a") == failure("a")
+    assert failure("a") != failure("b")  # Schemathesis compares failures by the private `_unique_key`
+    assert len({failure("a"), failure("a"), failure("b")}) == 2
 
 
 def test_hypothesis_local_constants_pool_is_emptied_and_restored() -> None:

@@ -926,3 +926,40 @@ def test_output_into_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
     errors = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1  # the verdict stands: operations were removed
     assert "Traceback" not in errors and "BrokenPipe" not in errors, errors
+
+
+# --- a renamed success status (issue 16): the body moved with it and is compared across the rename --------------
+
+
+def _success(code: str, schema: Json) -> Json:
+    return spec(responses={code: {"description": "x", "content": {"application/json": {"schema": schema}}}})
+
+
+def test_a_renamed_success_status_compares_the_bodies_across_the_rename() -> None:
+    old, new = _success("200", obj({"id": S}, ("id",))), _success("201", obj({"id": INT}, ("id",)))
+    changes = {(c.rule, c.location, c.severity) for c in diff_specs(old, new)}
+    assert changes == {
+        ("response-success-status-changed", "response 200", "breaking"),
+        ("response-type-changed", "response 200 -> 201: id", "breaking"),
+    }
+
+
+def test_a_renamed_success_status_with_the_same_body_is_only_the_status_change() -> None:
+    old, new = _success("200", obj({"id": S}, ("id",))), _success("201", obj({"id": S}, ("id",)))
+    assert [c.rule for c in diff_specs(old, new)] == ["response-success-status-changed"]
+
+
+def test_a_renamed_success_status_that_drops_its_body_says_so() -> None:
+    old, new = _success("200", obj({"id": S})), spec(responses={"201": {"description": "x"}})
+    rules = {(c.rule, c.location) for c in diff_specs(old, new)}
+    assert ("response-body-removed", "response 200 -> 201") in rules
+
+
+def test_the_cli_reports_both_changes_of_a_renamed_success_status(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(yaml.safe_dump(_success("200", obj({"id": S}, ("id",)))), encoding="utf-8")
+    new.write_text(yaml.safe_dump(_success("201", obj({"id": INT}, ("id",)))), encoding="utf-8")
+    text, code = run_diff(str(old), str(new), "text")
+    assert code == 1
+    assert "success status 200 is no longer returned" in text
+    assert "response 200 -> 201: id" in text and "type string -> integer" in text

@@ -80,8 +80,8 @@ def test_an_expired_acceptance_fails_the_run(tmp_path: Path) -> None:
     yesterday = (date.today() - timedelta(days=1)).isoformat()
     baseline.write_text(
         "version = 1\n\n[[entry]]\n"
-        f'vendor = "{VENDOR}"\noperation = "POST /api/v1/channels/{{channelId}}/threads"\ncheck = "round_trip"\n'
-        f'reason = "accepted until the fix ships"\nexpires = "{yesterday}"\n'
+        f'id = "*"\nvendor = "{VENDOR}"\noperation = "POST /api/v1/channels/{{channelId}}/threads"\n'
+        f'check = "round_trip"\nreason = "accepted until the fix ships"\nexpires = "{yesterday}"\n'
     )
     with mock_target([VENDOR], mutant=REGRESSION) as target:
         run = run_suite(tmp_path / "r", "--baseline", str(baseline), target=target, vendors=[VENDOR])
@@ -94,8 +94,8 @@ def test_a_deselected_check_does_not_make_its_entry_stale(tmp_path: Path) -> Non
     baseline = tmp_path / "baseline.toml"
     baseline.write_text(
         "version = 1\n\n[[entry]]\n"
-        f'vendor = "{VENDOR}"\noperation = "POST /api/v1/channels/{{channelId}}/threads"\ncheck = "round_trip"\n'
-        'reason = "accepted"\n'
+        f'id = "*"\nvendor = "{VENDOR}"\noperation = "POST /api/v1/channels/{{channelId}}/threads"\n'
+        'check = "round_trip"\nreason = "accepted"\n'
     )
     with mock_target([VENDOR]) as target:
         run = run_suite(

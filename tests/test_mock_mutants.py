@@ -155,6 +155,9 @@ PROBES: dict[str, Callable[[Client], bool]] = {
     "timestamps-not-rfc3339": lambda c: not all(RFC3339.fullmatch(s) for s in _timestamps(c)),
     "default-not-applied": lambda c: _ok(c, c.post({})) and c.post({}).json()["title"] != "Untitled",
     "leaks-request-headers": _leaks,
+    "status-outside-enum-object-integer": lambda c: (
+        (c.post({}).json()["status"], c.post({}).json()["object"]) == ("deleted", 1) and not c.spec.valid(c.post({}))
+    ),
 }
 CASES = [(name, key) for name, mutant in MUTANTS.items() for key in mutant.vendors]
 
@@ -175,6 +178,7 @@ def test_mutant_is_otherwise_the_reference(name: str, key: str) -> None:
         "id-not-a-string",
         "required-field-missing",
         "status-outside-enum",
+        "status-outside-enum-object-integer",
         "success-status-swapped",
         "content-type-text-plain",
     }

@@ -227,9 +227,9 @@ def test_vendors_lists_key_title_version_and_origin(tmp_path: Path, capsys: pyte
 def test_the_baseline_is_applied_once_per_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     baseline = tmp_path / "accepted.toml"
     baseline.write_text(
-        'version = 1\n\n[[entry]]\nvendor = "seekrflow"\noperation = "POST /v1/threads"\ncheck = "unique_ids"\n'
-        'reason = "the same id, known"\n\n[[entry]]\nvendor = "seekrflow"\noperation = "POST /v1/threads"\n'
-        'check = "unique_idz"\nreason = "a typo"\n'
+        'version = 2\n\n[[entry]]\nid = "*"\nvendor = "seekrflow"\noperation = "POST /v1/threads"\n'
+        'check = "unique_ids"\nreason = "the same id, known"\n\n[[entry]]\nid = "*"\nvendor = "seekrflow"\n'
+        'operation = "POST /v1/threads"\ncheck = "unique_idz"\nreason = "a typo"\n'
     )
     monkeypatch.setenv(FALLBACK_TOKEN_ENV, TOKEN)
     with mock_target(["seekrflow"], mutant="same-id") as target:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from conformance import reports
 from conformance.errors import UsageError
+from conformance.identity import failure_id
 from conformance.redact import REDACTED, clear_secrets, register_secret
 from conformance.reportcli import run_report
 from conformance.reports import _atomic, atomic_write, render, terminal_summary, write_reports
@@ -150,6 +151,8 @@ def sample_run() -> RunResult:
                     curl=_curl("andibase", null_body),
                     phase="coverage",
                     generation_mode="positive",
+                    id=failure_id("andibase", op, "not_a_server_error", "ST101 500"),
+                    finding="ST101 500",
                 )
             ],
         ),
@@ -170,6 +173,8 @@ def sample_run() -> RunResult:
                     curl=_curl("andibase", {"title": "a"}),
                     phase="fuzzing",
                     generation_mode="positive",
+                    id=failure_id("andibase", op, "response_schema_conformance", SCHEMA_REQUIRED),
+                    finding=SCHEMA_REQUIRED,
                 ),
                 Failure(
                     check="response_schema_conformance",
@@ -182,6 +187,8 @@ def sample_run() -> RunResult:
                         '{"id": "thr_2", "object": "thread", "created_at": 1, "tool_resources": {}}',
                     ),
                     curl=_curl("andibase", {}),
+                    id=failure_id("andibase", op, "response_schema_conformance", SCHEMA_EXTRA),
+                    finding=SCHEMA_EXTRA,
                     phase="examples",
                     generation_mode="positive",
                 ),
@@ -240,6 +247,10 @@ def sample_run() -> RunResult:
         vendors=vendors,
         results=results,
     )
+
+
+SCHEMA_REQUIRED = "ST108 201 /components/schemas/Thread/required"
+SCHEMA_EXTRA = "ST108 201 /components/schemas/Thread/additionalProperties"
 
 
 def find(run: RunResult, vendor: str, check: str) -> CheckResult:
@@ -323,10 +334,10 @@ def test_junit_read_back_with_junitparser(tmp_path: Path) -> None:
     assert all(case.classname == "andibase" for case in andibase)
     (failure,) = cases["POST /v1/threads::not_a_server_error"].result
     assert isinstance(failure, junitparser.Failure)
-    assert failure.message == "Server error"
+    assert failure.message == "Server error [F-2470d92c]"  # the id, for a baseline entry or a ticket
     assert "HTTP 500" in failure.text and "curl -X POST" in failure.text and '"title": null' in failure.text
     (failure,) = cases["POST /v1/threads::response_schema_conformance"].result
-    assert failure.message == "Response violates schema (and 1 more)"
+    assert failure.message == "Response violates schema (and 1 more) [F-ff6fe46f, F-7b061047]"
     assert failure.text.count("Reproduce with:") == 2
     (skipped,) = cases["POST /v1/threads::negative_data_rejection"].result
     assert isinstance(skipped, junitparser.Skipped)

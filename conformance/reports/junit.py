@@ -44,8 +44,8 @@ def testcase_name(result: CheckResult) -> str:
 
 
 def _failure_block(index: int, failure: Failure, seed: int | None) -> str:
-    head = f"--- failure {index}: {failure.title}"
-    lines = [head, failure.message]
+    head = f"--- failure {index}: {failure.id + ' ' if failure.id else ''}{failure.title}"
+    lines = [head] + ([f"finding: {failure.finding}"] if failure.finding else []) + [failure.message]
     context = ", ".join(
         f"{k}: {v}" for k, v in (("phase", failure.phase), ("generation mode", failure.generation_mode)) if v
     )
@@ -72,7 +72,9 @@ def _testcase(result: CheckResult, seed: int | None) -> Any:
     case = jp.TestCase(name=_text(testcase_name(result)), classname=_text(result.vendor))
     outcome = result.outcome
     if outcome == "failed":
-        failure = jp.Failure(message=_text(failure_summary(result)), type_=_text(result.check))
+        ids = [f.id for f in result.failures if f.id and not f.accepted_reason]
+        message = failure_summary(result) + (f" [{', '.join(ids)}]" if ids else "")
+        failure = jp.Failure(message=_text(message), type_=_text(result.check))
         failure.text = _text(_failure_text(result, seed))
         case.result = [failure]
     elif outcome == "stale":

@@ -80,7 +80,11 @@ def render_markdown(run: RunResult) -> str:
         plural = "s" if len(failing) > 1 else ""
         lines += ["", f"### {md(vendor.display_name)}: {len(failing)} failing check{plural}", ""]
         for result in failing:
-            lines.append(f"- **{md(result.check)}** on {code(result.operation)}: {md(failure_summary(result))}")
+            ids = ", ".join(code(f.id) for f in result.failures if f.id and not f.accepted_reason)
+            lines.append(
+                f"- **{md(result.check)}** on {code(result.operation)}: {md(failure_summary(result))}"
+                + (f" ({ids})" if ids else "")
+            )
     for vendor in vendors:
         accepted = [r for r in run.results_for(vendor.vendor) if r.outcome == "accepted"]
         if not accepted:

@@ -90,4 +90,12 @@ def terminal_summary(run: RunResult) -> list[str]:
             if result.outcome in FAILING_OUTCOMES:
                 where = f"{result.check} on {result.operation}" if multi else result.check
                 lines.append(f"  {result.outcome.upper()} {vendor.vendor}: {where}: {failure_summary(result)}")
+                # Each failure that fails the gate by its id, so a baseline entry or a ticket can name it.
+                lines += [
+                    f"    {f.id} {f.title}" + (f" ({f.finding})" if f.finding else "")
+                    for f in result.failures
+                    if f.id and not f.accepted_reason
+                ]
+                if result.note and result.outcome == "failed":  # a stale line already says its note
+                    lines.append(f"    note: {result.note}")
     return [_clip(redact(line)) for line in lines]

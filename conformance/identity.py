@@ -1,0 +1,137 @@
+"""Failure identity: one short, stable id per distinct failure, the same in every report, baseline and comparison.
+
+A failure's id is `F-` and the first 8 hex digits of the SHA-256 of its vendor key, operation label,
+check name and *finding key*, e.g. `F-7c1e9a2b`. The finding key says what makes the finding
+distinct, in a form that never contains the seed, a generated value, a request or response body,
+a case id, a host or a port, so the same defect gives the same id on every seed, run, target and
+machine, and two defects that share a title get two ids:
+
+* Schemathesis failures: `<failure code> <response status> <detail>`, the code being Schemathesis's
+  stable failure code (ST108...). The detail:
+
+  - schema violations (`JsonSchemaError`): where in the spec the response broke its schema, as a
+    JSON pointer whose last segment is the keyword, e.g.
+    `ST108 200 /components/schemas/ThreadStatus/enum` (an inline schema gives a pointer relative
+    to the response schema, e.g. `/properties/id/type`); for `required` and a closed
+    `additionalProperties`, followed by the names of the missing or unexpected properties
+    (`ST108 201 /components/schemas/Thread/required lastMessageAt`). The same schema location
+    reached through two fields (one component used twice) is one finding;
+  - undocumented status: nothing more (the status is already there); undocumented or malformed
+    content type: the media type (lower case, without parameters); missing response headers: their
+    names (lower case, sorted); missing required request header not rejected: the header name;
+    ignored auth: the scenario (no auth, invalid auth...); a check that crashed: the exception type;
+  - anything else: nothing more (class code and status).
+
+* Our semantic checks (`conformance.checks`): `<check key> <response status>`, where each
+  `SemanticFailure` carries a key naming the field (and kind) it is about, never its value,
+  e.g. `TC901 201 metadata`, `TC901 201 created_at:skew`.
+
+* Transport failures (`request_timeout`, `broken_response`) and a check that raised: the kind, i.e.
+  the fixed title our code gives it (`Request timed out`, `Response body exceeds the read cap`).
+
+Reports written before ids existed have none (`Failure.id` is None when read back): `conformance compare`
+compares such checks by title and warns (see compare.py); a baseline entry matches only a failure with its id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from conformance.compat import schema_location
+
+ID_PREFIX = "F-"
+ID_HEX_DIGITS = 8
+WILDCARD = "*"
+MAX_DETAIL = 200  # a server-chosen detail (a media type) is bounded in what we store and hash
+
+
+def failure_id(vendor: str, operation: str, check: str, finding: str) -> str:
+    """The id of one distinct failure, e.g. `F-7c1e9a2b`."""
+    text = "\0".join((vendor, operation, check, finding))
+    return ID_PREFIX + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:ID_HEX_DIGITS]
+
+
+def is_failure_id(value: str) -> bool:
+    digits = value[len(ID_PREFIX) :]
+    return value.startswith(ID_PREFIX) and len(digits) == ID_HEX_DIGITS and all(c in "0123456789abcdef" for c in digits)
+
+
+def _pointer(path: list[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _clean(text: str) -> str:
+    """One line, printable, bounded: the detail may come from the server."""
+    text = "".join(c if c.isprintable() else "?" for c in " ".join(str(text).split()))
+    return text[:MAX_DETAIL]
+
+
+def _media_type(value: Any) -> str:
+    return _clean(str(value or "").split(";")[0].strip().lower())
+
+
+def _property_names(failure: Any, keyword: Any) -> str:
+    """For `required` and a closed `additionalProperties`, which properties: the schema location alone would
+    make a second missing (or unexpected) field the same failure as the first. From the failing schema and the
+    object, both public on Schemathesis's `JsonSchemaError`; names, never values."""
+    instance, schema = getattr(failure, "instance", None), getattr(failure, "schema", None)
+    if not isinstance(instance, dict) or not isinstance(schema, dict):
+        return ""
+    if keyword == "required" and isinstance(schema.get("required"), list):
+        names = [str(n) for n in schema["required"] if n not in instance]
+    elif keyword == "additionalProperties" and schema.get("additionalProperties") is False:
+        properties = schema.get("properties")
+        declared: dict[str, Any] = properties if isinstance(properties, dict) else {}
+        patterns = [p for p in schema.get("patternProperties") or {} if isinstance(p, str)]
+        names = [str(n) for n in instance if n not in declared and not any(_search(p, str(n)) for p in patterns)]
+    else:
+        return ""
+    return _clean(",".join(sorted(names)))
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:  # an ECMA-only pattern: treat the name as unexpected, as the validator did
+        return False
+
+
+def _detail(failure: Any) -> str:
+    """The distinguishing part of a Schemathesis failure, from its public attributes (see module docstring)."""
+    kind = type(failure).__name__
+    if kind == "JsonSchemaError":
+        location = schema_location(failure)
+        names = _property_names(failure, location[-1] if location else None)
+        return _pointer(location) + (f" {names}" if names else "")
+    if kind in ("UndefinedContentType",):
+        return _media_type(getattr(failure, "content_type", ""))
+    if kind == "MalformedMediaType":
+        return _media_type(getattr(failure, "actual", ""))
+    if kind == "MissingHeaders":
+        return ",".join(sorted(_clean(h).lower() for h in getattr(failure, "missing_headers", []) or []))
+    if kind == "MissingHeaderNotRejected":
+        return _clean(getattr(failure, "header_name", "")).lower()
+    if kind == "IgnoredAuth":
+        scenario = getattr(failure, "scenario", "")
+        return _clean(getattr(scenario, "value", scenario))
+    if kind == "CustomFailure":
+        return type(getattr(failure, "exception", None)).__name__
+    key = getattr(failure, "key", None)  # our SemanticFailure
+    if isinstance(key, str):
+        return _clean(key)
+    return ""
+
+
+def finding_key(failure: Any, status: int | None) -> str:
+    """The finding key of a failure a check reported on a response with `status` (see module docstring).
+
+    Never raises: a failure class it does not know still gets its code and status.
+    """
+    try:
+        code = str(getattr(type(failure), "code", "") or type(failure).__name__)
+        detail = _detail(failure)
+    except Exception:  # an unexpected attribute shape must not stop the run; the class still tells findings apart
+        code, detail = type(failure).__name__, ""
+    return " ".join(part for part in (code, str(status) if status is not None else "", detail) if part)

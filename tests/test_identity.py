@@ -1,0 +1,219 @@
+"""Failure identity end to end: ids against mutants of the reference mock, the gate's hole closed, and the
+finding keys of Schemathesis's failure classes (with the self-test of the one private reach, in compat)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import pytest
+from schemathesis.core.failures import ServerError
+from schemathesis.openapi.checks import (
+    IgnoredAuth,
+    JsonSchemaError,
+    MissingHeaderNotRejected,
+    MissingHeaders,
+    UndefinedContentType,
+    UndefinedStatusCode,
+)
+
+from conformance.baseline import TODO_REASON
+from conformance.compat import schema_location
+from conformance.identity import failure_id, finding_key, is_failure_id
+from tests.suite_runner import ROOT, SuiteRun, mock_target, run_suite
+
+VENDOR = "seekrflow"
+OP = "POST /v1/threads"
+CHECK = "response_schema_conformance"
+FIRST = "status-outside-enum"  # one schema violation
+SECOND = "status-outside-enum-object-integer"  # the same one, and another under the same check and title
+ENUM = "ST108 200 /components/schemas/ThreadStatus/enum"
+OBJECT = "ST108 200 /components/schemas/Thread/properties/object/type"
+FAST = ("--max-examples", "10", "-k", CHECK)
+
+
+def suite(report_dir: Path, mutant: str, *args: str, seed: int = 1) -> SuiteRun:
+    with mock_target([VENDOR], mutant=mutant) as target:
+        return run_suite(report_dir, *FAST, *args, target=target, vendors=[VENDOR], seed=seed)
+
+
+def schema_failures(run: SuiteRun) -> list[dict[str, Any]]:
+    assert run.report is not None, run.stdout[-3000:] + run.stderr[-3000:]
+    (result,) = [r for r in run.report["results"] if r["check"] == CHECK]
+    failures: list[dict[str, Any]] = result["failures"]
+    return failures
+
+
+def compare(old: Path, new: Path, fmt: str = "text") -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "conformance.cli", "compare", str(old), str(new), "--format", fmt]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_two_schema_violations_under_one_check_and_title_are_two_failures_with_two_ids(tmp_path: Path) -> None:
+    run = suite(tmp_path, SECOND)
+    assert run.returncode == 1
+    failures = schema_failures(run)
+    assert {f["title"] for f in failures} == {"Response violates schema"}
+    assert sorted(f["finding"] for f in failures) == sorted([ENUM, OBJECT])
+    ids = {f["id"] for f in failures}
+    assert ids == {failure_id(VENDOR, OP, CHECK, ENUM), failure_id(VENDOR, OP, CHECK, OBJECT)}
+    assert all(is_failure_id(i) for i in ids)
+    for failure_id_ in ids:  # every report names it
+        assert failure_id_ in run.stdout
+        assert failure_id_ in (tmp_path / "junit.xml").read_text()
+        assert failure_id_ in (tmp_path / "summary.md").read_text()
+        assert failure_id_ in (tmp_path / "conformance.html").read_text()
+
+
+def test_the_same_defect_gives_the_same_id_on_every_seed_and_target(tmp_path: Path) -> None:
+    ids = [{f["id"] for f in schema_failures(suite(tmp_path / str(seed), FIRST, seed=seed))} for seed in (1, 2, 3)]
+    assert ids[0] == ids[1] == ids[2] == {failure_id(VENDOR, OP, CHECK, ENUM)}
+    # The other mutant shows the same defect (and one more): the same id for it there.
+    assert ids[0] < {f["id"] for f in schema_failures(suite(tmp_path / "second", SECOND, seed=4))}
+
+
+def test_a_baseline_of_the_first_violation_fails_the_upgrade_on_the_second_and_compare_calls_it_a_regression(
+    tmp_path: Path,
+) -> None:
+    baseline = tmp_path / "baseline.toml"
+    old, new = tmp_path / "old", tmp_path / "new"
+    suite(tmp_path / "update", FIRST, "--baseline", str(baseline), "--baseline-update")
+    text = baseline.read_text(encoding="utf-8")
+    enum_id, object_id = failure_id(VENDOR, OP, CHECK, ENUM), failure_id(VENDOR, OP, CHECK, OBJECT)
+    assert f'id = "{enum_id}"' in text and ENUM in text and "*" not in text.split("version")[1]
+
+    # Written by update, not yet reviewed: an unreviewed entry does not pass the gate.
+    unreviewed = suite(tmp_path / "unreviewed", FIRST, "--baseline", str(baseline))
+    assert unreviewed.returncode == 1 and "unreviewed baseline entry" in unreviewed.stdout
+
+    baseline.write_text(text.replace(TODO_REASON, "status 'deleted' ships in v6; vendor ticket SEEKR-9"))
+    accepted = suite(old, FIRST, "--baseline", str(baseline))
+    assert accepted.returncode == 0, accepted.stdout[-3000:]
+    assert accepted.outcomes(VENDOR)[CHECK] == "accepted"
+
+    upgraded = suite(new, SECOND, "--baseline", str(baseline))
+    assert upgraded.returncode == 1
+    assert upgraded.outcomes(VENDOR)[CHECK] == "failed"
+    assert f"not accepted by any baseline entry: {object_id}" in upgraded.stdout  # it names itself
+    by_id = {f["id"]: f for f in schema_failures(upgraded)}
+    assert by_id[enum_id]["accepted_reason"] and by_id[object_id]["accepted_reason"] is None
+
+    gate = compare(old / "conformance.json", new / "conformance.json")
+    assert gate.returncode == 1, gate.stdout
+    regressions = gate.stdout.split("Regressions (1):")[1].split("\n\n")[0]
+    assert f"+ {object_id} Response violates schema ({OBJECT})" in regressions
+    assert "reproduce: curl -X POST" in regressions and enum_id not in regressions.split("reproduce")[0]
+    markdown = compare(old / "conformance.json", new / "conformance.json", "markdown").stdout
+    assert markdown.index("## Regressions") < markdown.index("```sh") and f"**new:** {object_id}" in markdown
+
+    # Without any baseline too: the check failed before and fails now, but with a new id.
+    plain_old, plain_new = suite(tmp_path / "plain-old", FIRST), suite(tmp_path / "plain-new", SECOND)
+    assert plain_old.returncode == plain_new.returncode == 1
+    data = json.loads(
+        compare(plain_old.report_dir / "conformance.json", plain_new.report_dir / "conformance.json", "json").stdout
+    )
+    ((regression,),) = [data["regressions"]]
+    assert (regression["check"], regression["appeared_ids"], regression["stayed_ids"]) == (
+        CHECK,
+        [object_id],
+        [enum_id],
+    )
+
+
+# --- finding keys of Schemathesis's failures, from their public attributes ------------------------------------
+
+
+def _schema_error(path_schema: dict[str, Any], instance: Any, name_to_uri: dict[str, str]) -> JsonSchemaError:
+    (error,) = list(jsonschema_rs.validator_for(path_schema).iter_errors(instance))
+    return JsonSchemaError.from_exception(
+        operation=OP, exc=error, root_schema=path_schema, name_to_uri=name_to_uri, context=None
+    )
+
+
+def test_compat_unbundles_the_schema_path_of_a_schema_error() -> None:
+    # Fails loudly when Schemathesis renames the private slot or changes how bundles are named.
+    bundled = {
+        "$ref": "#/x-bundled/schema000001",
+        "x-bundled": {"schema000001": {"type": "object", "properties": {"status": {"enum": ["a", "b"]}}}},
+    }
+    failure = _schema_error(bundled, {"status": "c"}, {"schema000001": "urn:x#/components/schemas/Thread"})
+    assert list(failure.schema_path)[:2] == ["x-bundled", "schema000001"]
+    assert hasattr(failure, "_name_to_uri")
+    assert schema_location(failure) == ["components", "schemas", "Thread", "properties", "status", "enum"]
+    assert finding_key(failure, 201) == "ST108 201 /components/schemas/Thread/properties/status/enum"
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "key"),
+    [
+        (
+            UndefinedStatusCode(
+                operation=OP, status_code=418, defined_status_codes=["200"], allowed_status_codes=[200], message="m"
+            ),
+            418,
+            "ST103 418",
+        ),
+        (ServerError(operation=OP, status_code=502), 502, "ST101 502"),
+        (
+            UndefinedContentType(
+                operation=OP, content_type="Text/Plain; charset=utf-8", defined_content_types=[], message="m"
+            ),
+            200,
+            "ST105 200 text/plain",
+        ),
+        (MissingHeaders(operation=OP, missing_headers=["X-B", "X-A"], message="m"), 200, "ST107 200 x-a,x-b"),
+        (
+            MissingHeaderNotRejected(
+                operation=OP, header_name="Authorization", status_code=200, expected_statuses=[401], message="m"
+            ),
+            200,
+            "ST203 200 authorization",
+        ),
+    ],
+)
+def test_finding_keys_name_what_makes_a_failure_distinct(failure: Any, status: int, key: str) -> None:
+    assert finding_key(failure, status) == key
+
+
+def test_ignored_auth_scenarios_are_distinct_findings() -> None:
+    from schemathesis.openapi.checks import AuthScenario
+
+    keys = {finding_key(IgnoredAuth(operation=OP, message="m", scenario=s), 200) for s in AuthScenario}
+    assert len(keys) == len(AuthScenario)
+
+
+def test_a_server_chosen_detail_is_bounded_and_one_line() -> None:
+    failure = UndefinedContentType(
+        operation=OP, content_type="x/" + "y\n" * 1000, defined_content_types=[], message="m"
+    )
+    key = finding_key(failure, 200)
+    assert "\n" not in key and len(key) < 250
+
+
+def test_ids_are_short_and_differ_by_every_part() -> None:
+    base = failure_id("v", "op", "c", "f")
+    assert is_failure_id(base) and len(base) == 10
+    assert len({base, failure_id("w", "op", "c", "f"), failure_id("v", "op2", "c", "f"),
+                failure_id("v", "op", "d", "f"), failure_id("v", "op", "c", "g")}) == 5  # fmt: skip
+
+
+def test_a_second_missing_required_field_is_a_different_finding() -> None:
+    schema = {"type": "object", "required": ["id", "title"], "additionalProperties": False, "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"}}}  # fmt: skip
+    one = _schema_error(schema, {"title": "t"}, {})
+    assert finding_key(one, 201) == "ST108 201 /required id"
+    both = [
+        JsonSchemaError.from_exception(operation=OP, exc=e, root_schema=schema, name_to_uri={}, context=None)
+        for e in jsonschema_rs.validator_for(schema).iter_errors({})
+    ]
+    assert {finding_key(f, 201) for f in both} == {"ST108 201 /required id,title"}
+    errors = list(jsonschema_rs.validator_for(schema).iter_errors({"extra": 1, "id": "x", "title": "t"}))
+    (extra,) = [
+        JsonSchemaError.from_exception(operation=OP, exc=e, root_schema=schema, name_to_uri={}, context=None)
+        for e in errors
+    ]
+    assert finding_key(extra, 201) == "ST108 201 /additionalProperties extra"
