@@ -48,6 +48,7 @@ from conformance.transport import (
     RequestTimedOut,
     TargetUnreachable,
     UnsendableRequest,
+    header_dict,
     request_from_kwargs,
     route_schema_through,
 )
@@ -481,7 +482,7 @@ class VendorRunner:
         if "request_timeout" in tallies:
             tallies["request_timeout"].cases += 1
         exchange.status = response.status_code
-        exchange.response_headers = redact_headers(dict(response.headers))
+        exchange.response_headers = redact_headers(header_dict(response.headers))
         # Redacted before it is cut, so a secret straddling the cut cannot leave its head behind.
         window = response.content[: MAX_BODY_IN_REPORT + 4 * max(map(len, secrets()), default=0)]
         exchange.response_body = redact_clipped(

@@ -161,3 +161,130 @@ def test_invalid_vendor_spec_is_one_usage_error(tmp_path: Path) -> None:
     remote.write_text(json.dumps(_spec({"$ref": "http://127.0.0.1:9/x.json"})))
     with pytest.raises(UsageError, match="outside the document"):
         load_spec(remote)
+
+
+# --- 1. memory and time bounded by the options -------------------------------------------------------------------
+
+BOMB_CLIENT = """
+import gzip, zlib
+from tests.faults import raw_server
+from conformance.transport import CAP_HEADER, HttpxTransport
+
+def bomb(size, level=9):
+    packer = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1024 * 1024)
+    return b"".join(packer.compress(block) for _ in range(size // len(block))) + packer.flush()
+
+body = bomb({size})
+for _ in range({layers} - 1):
+    body = gzip.compress(body)
+head = ("HTTP/1.1 200 X\\r\\ncontent-type: application/json\\r\\ncontent-encoding: {encoding}\\r\\n"
+        f"content-length: {{len(body)}}\\r\\nconnection: close\\r\\n\\r\\n").encode()
+with raw_server(lambda index, request: ("send", head + body)) as (url, _):
+    transport = HttpxTransport(timeout=30, max_body_bytes={cap})
+    response = transport.request("GET", url + "/x")
+    assert response.headers[CAP_HEADER] == "{cap}", dict(response.headers)
+    assert len(response.content) == {cap} and response.content == bytes({cap})
+    assert "content-encoding" not in response.headers
+print("ok")
+"""
+
+
+@pytest.mark.parametrize(("encoding", "layers"), [("gzip", 1), ("gzip, gzip", 2), ("x-gzip", 1)])
+def test_compression_bomb_is_capped_on_the_decoded_size_in_bounded_memory(encoding: str, layers: int) -> None:
+    # 512 MiB once decoded, under a 400 MB address-space limit: only a bounded decoder gets through.
+    code = BOMB_CLIENT.format(size=512 * 1024 * 1024, layers=layers, encoding=encoding, cap=1024 * 1024)
+    done = run_limited(code, memory_mb=400)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_deflate_bodies_decode_wrapped_or_raw_and_unknown_codings_stay_as_sent() -> None:
+    import zlib
+
+    from conformance.transport import HttpxTransport
+    from tests.faults import raw_server
+
+    payload = b'{"id": "abc"}'
+    raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    bodies = {
+        "deflate": zlib.compress(payload),
+        "deflate ": raw.compress(payload) + raw.flush(),
+        "br": b"\x8b\x06\x80" + payload,  # not ours to decode: left as sent, and said so
+    }
+
+    def answer(index: int, request: bytes) -> tuple[str, bytes]:
+        encoding, body = list(bodies.items())[index]
+        head = f"HTTP/1.1 200 X\r\ncontent-encoding: {encoding}\r\ncontent-length: {len(body)}\r\n"
+        head += "connection: close\r\n\r\n"
+        return ("send", head.encode() + body)
+
+    with raw_server(answer) as (url, _):
+        transport = HttpxTransport(timeout=5)
+        assert transport.request("GET", url).content == payload
+        assert transport.request("GET", url).content == payload
+        kept = transport.request("GET", url)
+        assert kept.content == bodies["br"] and kept.headers["content-encoding"] == "br"
+
+
+def test_a_body_that_does_not_decode_is_a_broken_response() -> None:
+    from conformance.transport import BrokenResponse, HttpxTransport
+    from tests.faults import raw_server
+
+    head = b"HTTP/1.1 200 X\r\ncontent-encoding: gzip\r\ncontent-length: 9\r\nconnection: close\r\n\r\n"
+    with (
+        raw_server(lambda i, r: ("send", head + b"not gzip!")) as (url, _),
+        pytest.raises(BrokenResponse, match="does not decode"),
+    ):
+        HttpxTransport(timeout=5).request("GET", url)
+
+
+def test_header_dict_is_linear_in_the_header_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dict(headers)` looks each name up by scanning all headers (quadratic); `header_dict` must never look a
+    name up at all. The benchmark benchmarks/bench_headers.py shows the cost at 1,000 and 10,000 headers."""
+    import httpx
+
+    from conformance.transport import header_dict
+
+    headers = httpx.Headers([(f"x-h-{i}", str(i)) for i in range(1000)] + [("x-h-1", "again")])
+    lookups = 0
+    original = httpx.Headers.__getitem__
+
+    def counting(self: httpx.Headers, key: str) -> str:
+        nonlocal lookups
+        lookups += 1
+        return original(self, key)
+
+    monkeypatch.setattr(httpx.Headers, "__getitem__", counting)
+    monkeypatch.setattr(httpx.Headers, "get_list", lambda *a, **k: pytest.fail("per-name lookup"))
+    result = header_dict(headers)
+    assert lookups == 0
+    assert len(result) == 1000 and result["x-h-1"] == "1, again" and result["x-h-999"] == "999"
+    assert result == dict(headers.items())
+
+
+# --- 2. no state carried between cases --------------------------------------------------------------------------
+
+
+def test_a_set_cookie_is_never_sent_back() -> None:
+    from conformance.transport import HttpxTransport
+    from tests.faults import raw_server
+
+    seen: list[bytes] = []
+
+    def answer(index: int, request: bytes) -> tuple[str, bytes]:
+        seen.append(request)
+        head = (
+            "HTTP/1.1 200 X\r\nset-cookie: session=SECRET-SESSION; Path=/\r\n"
+            "set-cookie: other=1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
+        )
+        return ("send", head.encode())
+
+    with raw_server(answer) as (url, _):
+        transport = HttpxTransport(timeout=5)
+        for _ in range(3):
+            transport.request("GET", url + "/login")
+        transport.request("GET", url + "/probe", headers={"Cookie": "generated=1"})
+    assert len(seen) == 4
+    assert not any(b"SECRET-SESSION" in r or b"other=1" in r for r in seen)
+    assert b"cookie: generated=1" in seen[3].lower()  # a generated cookie still goes out, as generated
+    assert transport.client is not None and not transport.client.cookies
