@@ -288,3 +288,105 @@ def test_a_set_cookie_is_never_sent_back() -> None:
     assert not any(b"SECRET-SESSION" in r or b"other=1" in r for r in seen)
     assert b"cookie: generated=1" in seen[3].lower()  # a generated cookie still goes out, as generated
     assert transport.client is not None and not transport.client.cookies
+
+
+# --- 3. secrets, in every spelling ------------------------------------------------------------------------------
+
+TOKEN = "sk-Hostile/7Qm2+tok~en 9f"
+
+
+def spellings(token: str) -> dict[str, str]:
+    """How a server can spell a token it echoes back."""
+    import base64
+    import re
+    from urllib.parse import quote
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    return {
+        "raw": token,
+        "base64 Bearer": b64(f"Bearer {token}"),
+        "base64 user:": b64(f"user:{token}"),
+        "base64 aligned 0": b64(f"abc{token}xyz"),
+        "base64 aligned 1": b64(f"a{token}"),
+        "base64 aligned 2": b64(f"ab{token}."),
+        "base64url": base64.urlsafe_b64encode(f"x{token}".encode()).decode(),
+        "json \\u escapes": "".join(f"\\u{ord(c):04x}" for c in token),
+        "json \\U escapes": "".join(f"\\u{ord(c):04X}" for c in token),
+        "json some escaped": "".join(f"\\u{ord(c):04x}" if i % 2 else c for i, c in enumerate(token)),
+        "json in json": json.dumps(json.dumps(token))[1:-1],
+        "percent lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(token, safe="")),
+        "percent, / kept": quote(token),
+        "form": quote(token, safe="").replace("%20", "+"),
+    }
+
+
+def leaked(token: str, text: str) -> list[str]:
+    """The spellings of `token` (the part only the token determines) found in `text`."""
+    from conformance.redact import _base64_cores
+
+    found = [name for name, spelled in spellings(token).items() if spelled in text]
+    return found + [f"base64 core {core}" for core in _base64_cores(token) if core in text]
+
+
+@pytest.fixture
+def registered() -> Any:
+    from conformance.redact import clear_secrets, register_secret
+
+    clear_secrets()
+    register_secret(TOKEN)
+    register_secret("p4ss/w0rd")  # the password of --target-url https://user:p4ss%2Fw0rd@host
+    yield
+    clear_secrets()
+
+
+@pytest.mark.parametrize("name", list(spellings(TOKEN)))
+def test_every_spelling_of_a_secret_is_redacted(name: str, registered: None) -> None:
+    from conformance.redact import redact
+
+    text = f'{{"echo": "{spellings(TOKEN)[name]}"}} and more'
+    out = redact(text)
+    assert "[REDACTED]" in out and not leaked(TOKEN, out), out
+
+
+def test_target_url_credentials_and_their_basic_header_are_redacted(registered: None) -> None:
+    import base64
+
+    from conformance.redact import redact
+
+    basic = base64.b64encode(b"user:p4ss/w0rd").decode()
+    out = redact(f"https://user:p4ss%2Fw0rd@host/x Authorization: Basic {basic} echoed")
+    assert "p4ss" not in out and basic not in out and "cDRzc" not in out, out
+
+
+def test_no_spelling_reaches_any_report(registered: None, tmp_path: Path) -> None:
+    from conformance.reports import terminal_summary, write_reports
+    from conformance.results import CheckResult, Exchange, Failure, RunResult, VendorRun
+
+    echoed = " | ".join(spellings(TOKEN).values())
+    exchange = Exchange("POST", "http://127.0.0.1/x", {"x-echo": echoed}, {"a": echoed}, 500, {"x-b": echoed}, echoed)
+    failure = Failure("not_a_server_error", f"Server error {echoed}", echoed, exchange, f"curl -H 'x: {echoed}'")
+    run = RunResult(
+        "0",
+        "4",
+        1,
+        "t",
+        vendors=[VendorRun("acme", "Acme", "t", "1", "http://127.0.0.1")],
+        results=[CheckResult("acme", "POST /x", "not_a_server_error", "failed", 1, [failure])],
+    )
+    write_reports(run, tmp_path)
+    for path in tmp_path.iterdir():
+        assert not leaked(TOKEN, path.read_text(encoding="utf-8")), path.name
+    assert not leaked(TOKEN, "\n".join(terminal_summary(run)))
+
+
+def test_redaction_is_one_compiled_pass_per_secret_set(registered: None) -> None:
+    from conformance import redact as module
+
+    module._compiled.cache_clear()
+    text = "x" * 100_000
+    for _ in range(50):
+        module.redact(text)
+    info = module._compiled.cache_info()
+    assert info.misses == 1 and info.hits == 49  # compiled once, not per call
