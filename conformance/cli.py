@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _print(text, code)
     except UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
-        return USAGE_EXIT
+        return int(getattr(exc, "exit_code", USAGE_EXIT))
     except KeyboardInterrupt:
         return 130
     parser.error(f"unknown command {args.command}")

@@ -390,3 +390,118 @@ def test_redaction_is_one_compiled_pass_per_secret_set(registered: None) -> None
         module.redact(text)
     info = module._compiled.cache_info()
     assert info.misses == 1 and info.hits == 49  # compiled once, not per call
+
+
+# --- 5. reports are never lost or mixed --------------------------------------------------------------------------
+
+
+def _run(status: str, note: str = "") -> Any:
+    from conformance.results import CheckResult, Failure, RunResult, VendorRun
+
+    failures = (
+        [Failure("not_a_server_error", f"Server error{note}", f"boom{note}", None, "curl")]
+        if status == "failed"
+        else []
+    )
+    return RunResult(
+        "0",
+        "4",
+        1,
+        "t",
+        vendors=[VendorRun("acme", "Acme", "t", "1", "http://127.0.0.1")],
+        results=[CheckResult("acme", "POST /x", "not_a_server_error", status, 1, failures)],  # type: ignore[arg-type]
+    )
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+@pytest.mark.parametrize("failing", ["junit", "markdown", "rename"])
+def test_a_failed_write_leaves_the_previous_reports_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    import errno
+    import os
+
+    from conformance import reports
+    from conformance.reports import ReportWriteError, write_reports
+
+    directory = tmp_path / "reports"
+    write_reports(_run("passed"), directory)
+    before = _snapshot(directory)
+    assert "PASSED" in before["summary.md"].decode()
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    if failing == "rename":  # the disk fills while the new files go in: the ones already in are rolled back
+        real = os.replace
+        calls = 0
+
+        def flaky(src: Any, dst: Any) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 3:
+                raise full
+            real(src, dst)
+
+        monkeypatch.setattr(reports.os, "replace", flaky)
+    else:
+        name = {"junit": "junit.xml", "markdown": "summary.md"}[failing]
+        real_open = os.open
+
+        def no_space(path: Any, *args: Any, **kwargs: Any) -> int:
+            if Path(path).name == name:
+                raise full
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(reports.os, "open", no_space)
+    with pytest.raises(ReportWriteError, match="No space left on device") as info:
+        write_reports(_run("failed", "-new"), directory)
+    monkeypatch.undo()
+    assert "\n" not in str(info.value) and "previous reports are unchanged" in str(info.value)
+    assert _snapshot(directory) == before  # not one new file, no staging left behind
+
+
+def test_report_write_failure_is_its_own_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.reports import REPORT_WRITE_EXIT, write_reports
+
+    write_reports(_run("passed"), tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, _, err = cli(
+        ["report", str(tmp_path / "conformance.json"), "--format", "badge", "--output", str(blocker / "x")], capsys
+    )
+    assert code == REPORT_WRITE_EXIT and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_report_output_into_a_missing_folder_writes_into_that_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance.reports import write_reports
+
+    write_reports(_run("failed"), tmp_path, ["json"])
+    out_dir = tmp_path / "new" / "site"
+    for fmt in ("html", "markdown", "junit"):
+        code, _, err = cli(
+            ["report", str(tmp_path / "conformance.json"), "--format", fmt, "--output", f"{out_dir}/"], capsys
+        )
+        assert code == 0, err
+    assert out_dir.is_dir() and sorted(p.name for p in out_dir.iterdir()) == [
+        "conformance.html",
+        "junit.xml",
+        "summary.md",
+    ]
+
+
+# --- 6. output that cannot attack the reader ----------------------------------------------------------------------
+
+
+def test_control_characters_are_escaped_in_the_terminal_and_summary_md(tmp_path: Path) -> None:
+    from conformance.reports import terminal_summary, write_reports
+
+    hostile = "\x1b[2J\x1b]0;pwned\x07\u202egnp.exe\x9b31m"
+    run = _run("failed", hostile)
+    write_reports(run, tmp_path, ["markdown"])
+    for text in ["\n".join(terminal_summary(run)), (tmp_path / "summary.md").read_text(encoding="utf-8")]:
+        assert not any(c in text for c in "\x1b\x07\x9b\u202e"), repr(text)
+        assert "x1b" in text and "pwned" in text  # shown, as an escape

@@ -7,6 +7,7 @@ from conformance.reports._common import (
     OUTCOME_LABELS,
     OUTCOMES,
     check_names,
+    escape_controls,
     failure_summary,
     operations_of,
     redacted_run,
@@ -53,6 +54,7 @@ def _wrap(prefix: str, items: list[str]) -> list[str]:
 
 def _clip(line: str) -> str:
     line = line.replace("\r", " ").replace("\n", " ")  # a vendor's error title may span lines
+    line = escape_controls(line.replace("\t", " "))  # a vendor's text must not drive the terminal
     return line if len(line) <= MAX_LINE else line[: MAX_LINE - 3] + "..."
 
 
