@@ -49,6 +49,7 @@ from conformance.transport import (
     TargetUnreachable,
     UnsendableRequest,
     header_dict,
+    non_json_constant,
     request_from_kwargs,
     route_schema_through,
 )
@@ -456,7 +457,8 @@ class VendorRunner:
             headers=redact_headers(shown),
             body=_reportable_body(case.body, content),
         )
-        curl = redact(_curl(method, _full_url(url, params), redact_headers(shown), content))
+        sent = self.transport.sent_headers(method, url, headers=shown, params=params, content=content)
+        curl = redact(_curl(method, _full_url(url, params), redact_headers(sent), content))
         phase = self.labels.get(case.id) or (case.meta.phase.name.value if case.meta is not None else "probe")
         mode = case.meta.generation.mode.value if case.meta is not None else "positive"
         size = len(content or b"") + len(url)
@@ -497,6 +499,9 @@ class VendorRunner:
             return
         if "broken_response" in tallies:
             tallies["broken_response"].cases += 1
+        if (not_json := non_json_constant(response)) and "response_schema_conformance" in tallies:
+            title = "Response body is not JSON (NaN or Infinity)"
+            self._record(tallies, "response_schema_conformance", not_json, title, exchange, curl, phase, mode, size)
         st_response = StResponse.from_httpx(response, verify=True)
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = self.authenticated(headers)

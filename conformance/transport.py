@@ -136,6 +136,19 @@ class HttpxTransport:
         if self.client is not None:
             self.client.close()
 
+    def sent_headers(
+        self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
+    ) -> dict[str, str]:
+        """Every header `request` would put on the wire for these arguments (the client's own, Host and
+        Content-Length included), built the way it is sent but not sent: what a reproduction shows."""
+        assert self.client is not None
+        built = self.client.build_request(method, url, headers=headers, params=params, content=content).headers
+        out: dict[str, str] = {}
+        for raw_name, raw_value in built.raw:  # names as sent, not lower-cased
+            name, value = raw_name.decode(built.encoding), raw_value.decode(built.encoding)
+            out[name] = f"{out[name]}, {value}" if name in out else value
+        return out
+
     def _acquire(self) -> None:
         with self._lock:
             if self.max_requests is not None and self.stats.requests >= self.max_requests:
@@ -431,6 +444,30 @@ def _body_chunks(response: httpx.Response, decoder: _BoundedDecoder | None) -> I
     for chunk in _raw_chunks(response):
         yield from decoder.decode(chunk)
     yield from decoder.flush()
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+class _NotJson(ValueError):
+    """A JSON body spells NaN, Infinity or -Infinity."""
+
+
+def non_json_constant(response: httpx.Response) -> str | None:
+    """Why a JSON response body is not JSON (RFC 8259) although Python's parser takes it: it holds
+    `NaN`, `Infinity` or `-Infinity`. None for a conforming body, a body that is not JSON at all (that
+    is the schema check's to judge) or one too deep to parse here."""
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (content_type == "application/json" or content_type.endswith("+json")):
+        return None
+    try:
+        json.loads(response.content, parse_constant=_no_constant)
+    except _NotJson as exc:
+        return f"the JSON body holds {exc}, which is not JSON (RFC 8259): a strict parser rejects the whole body"
+    except (ValueError, RecursionError):
+        return None
+    return None
 
 
 def header_dict(headers: httpx.Headers) -> dict[str, str]:

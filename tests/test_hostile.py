@@ -505,3 +505,70 @@ def test_control_characters_are_escaped_in_the_terminal_and_summary_md(tmp_path:
     for text in ["\n".join(terminal_summary(run)), (tmp_path / "summary.md").read_text(encoding="utf-8")]:
         assert not any(c in text for c in "\x1b\x07\x9b\u202e"), repr(text)
         assert "x1b" in text and "pwned" in text  # shown, as an escape
+
+
+# --- through the engine: NaN bodies fail, cookies stay out, the curl shows what was sent ---------------------------
+
+
+def _run_engine(url: str, max_examples: int = 3) -> dict[str, Any]:
+    from conformance.engine import ALL_CHECKS, RunOptions, VendorRunner
+    from conformance.transport import HttpxTransport
+    from conformance.vendors import known_vendors
+    from tests.suite_runner import TOKEN
+
+    profile = known_vendors()["seekrflow"]
+    transport = HttpxTransport(timeout=5)
+    try:
+        runner = VendorRunner(profile, url, TOKEN, transport, RunOptions(seed=1, max_examples=max_examples))
+        [operation] = runner.operations()
+        outcome = runner.run_operation(operation)
+    finally:
+        transport.close()
+    return {r.check: r for r in outcome.results("seekrflow", ALL_CHECKS)}
+
+
+def test_nan_in_a_json_body_fails_and_set_cookie_is_never_sent_back_and_curl_shows_every_header() -> None:
+    from tests.faults import raw_server
+
+    received: list[bytes] = []
+    body = b'{"id": "t1", "object": "thread", "created_at": NaN, "score": Infinity}'
+
+    def answer(index: int, request: bytes) -> tuple[str, bytes]:
+        received.append(request)
+        head = (
+            "HTTP/1.1 201 X\r\ncontent-type: application/json\r\nset-cookie: session=TOKEN-IN-A-COOKIE\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        return ("send", head.encode() + body)
+
+    with raw_server(answer) as (url, _):
+        results = _run_engine(url)
+    schema = results["response_schema_conformance"]
+    titles = {f.title for f in schema.failures}
+    assert schema.outcome == "failed" and "Response body is not JSON (NaN or Infinity)" in titles, titles
+    assert received and not any(b"TOKEN-IN-A-COOKIE" in r for r in received)
+    curls = [f.curl for result in results.values() for f in result.failures]
+    shown = {part.split(":", 1)[0].strip("'").lower() for curl in curls for part in curl.split(" -H ")[1:]}
+    assert {"host", "content-length", "user-agent", "accept-encoding"} <= shown, curls[0]
+
+
+def test_sent_headers_are_exactly_what_reaches_the_server() -> None:
+    """The reproduction's headers (`sent_headers`, what the engine's curl shows) against the wire."""
+    from conformance.transport import HttpxTransport
+    from tests.faults import raw_server
+
+    received: list[bytes] = []
+
+    def answer(index: int, request: bytes) -> tuple[str, bytes]:
+        received.append(request)
+        return ("send", b"HTTP/1.1 200 X\r\nset-cookie: a=b\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+
+    with raw_server(answer) as (url, _):
+        transport = HttpxTransport(timeout=5)
+        args: dict[str, Any] = {"headers": {"X-Case": "1", "Authorization": "Bearer t"}, "params": {"q": "1"}}
+        for content in (None, b'{"a": 1}', b"{}"):
+            shown = transport.sent_headers("POST", url + "/x", content=content, **args)
+            transport.request("POST", url + "/x", content=content, **args)
+            head = received[-1].split(b"\r\n\r\n")[0].decode().split("\r\n")[1:]
+            wire = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in head)}
+            assert {k.lower(): v for k, v in shown.items()} == wire
