@@ -97,6 +97,7 @@ class RunOptions:
 class _CheckTally:
     cases: int = 0
     failures: dict[str, tuple[int, Failure]] = field(default_factory=dict)  # title -> (size, failure)
+    not_judged: dict[str, tuple[int, Failure]] = field(default_factory=dict)  # our check raised: not the vendor's
 
 
 class RunStopped(Exception):
@@ -123,6 +124,9 @@ class OperationOutcome:
             failures = [f for _, f in sorted(tally.failures.values(), key=lambda item: item[1].title)]
             if failures:
                 outcome = "failed"
+            elif tally.not_judged:
+                outcome = "not_judged"
+                failures = [f for _, f in sorted(tally.not_judged.values(), key=lambda item: item[1].title)]
             elif tally.cases:
                 outcome = "passed"
             elif self.stopped or self.dry_run:
@@ -537,8 +541,11 @@ class VendorRunner:
             except (BudgetExhausted, TargetUnreachable):
                 raise
             except Exception as exc:  # a check that crashes is reported, not allowed to stop the run
-                title = f"Check raised {type(exc).__name__}"
-                self._record(tallies, check.__name__, redact(str(exc)), title, exchange, curl, phase, mode, size)
+                # Our failure, not the vendor's (e.g. RecursionError on a body nested 100,000 deep): kept apart.
+                title = f"Could not judge: the check raised {type(exc).__name__}"
+                message = redact(str(exc)[:500])
+                args = (message, title, exchange, curl, phase, mode, size)
+                self._record(tallies, check.__name__, *args, not_judged=True)
 
     @staticmethod
     def _record(
@@ -553,13 +560,16 @@ class VendorRunner:
         size: int,
         *,
         key: str | None = None,
+        not_judged: bool = False,
     ) -> None:
-        """Count a failed case; keep, per distinct failure (`key`, else the title), the smallest case."""
+        """Count a failed case; keep, per distinct failure (`key`, else the title), the smallest case.
+        `not_judged`: our check could not judge the case; kept apart, never the vendor's failure."""
         tally = tallies.setdefault(check, _CheckTally())
-        tally.cases += 1
+        tally.cases += 0 if not_judged else 1
         title = redact(title)
         key = title if key is None else redact(key)
-        known = tally.failures.get(key)
+        kept = tally.not_judged if not_judged else tally.failures
+        known = kept.get(key)
         if known is not None and known[0] <= size:
             return  # keep the smallest case that shows this failure
         failure = Failure(
@@ -571,7 +581,7 @@ class VendorRunner:
             phase=phase,
             generation_mode=mode,
         )
-        tally.failures[key] = (size, failure)
+        kept[key] = (size, failure)
 
     def vendor_run(self) -> VendorRun:
         info = self.profile.spec.get("info", {})

@@ -554,6 +554,8 @@ def verdict(result: CheckResult) -> None:
         pytest.fail(format_failures(result), pytrace=False)
     if result.outcome == "stale":
         pytest.fail(f"stale, remove it: {result.note or 'the accepted deviation no longer reproduces'}", pytrace=False)
+    if result.outcome == "not_judged":  # ours, not the vendor's: still no pass
+        pytest.fail("could not judge (not the vendor's failure): " + format_failures(result), pytrace=False)
     if result.outcome == "accepted":
         reasons = sorted({f.accepted_reason or "" for f in result.failures})
         pytest.xfail("accepted deviation: " + "; ".join(reasons))

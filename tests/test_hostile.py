@@ -572,3 +572,37 @@ def test_sent_headers_are_exactly_what_reaches_the_server() -> None:
             head = received[-1].split(b"\r\n\r\n")[0].decode().split("\r\n")[1:]
             wire = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in head)}
             assert {k.lower(): v for k, v in shown.items()} == wire
+
+
+# --- 1. deep nesting: a check of ours that cannot judge is never charged to the vendor ---------------------------
+
+
+def test_a_body_nested_100000_deep_is_not_judged_rather_than_charged_to_the_vendor(tmp_path: Path) -> None:
+    from conformance.reports import terminal_summary, write_reports
+    from conformance.reports.junit import render_junit
+    from conformance.results import CheckResult, RunResult
+    from tests.faults import raw_server
+
+    body = b"[" * 100_000 + b"]" * 100_000
+
+    def answer(index: int, request: bytes) -> tuple[str, bytes]:
+        head = f"HTTP/1.1 201 X\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        return ("send", head.encode() + b"connection: close\r\n\r\n" + body)
+
+    with raw_server(answer) as (url, _):
+        results = _run_engine(url, max_examples=2)
+    titles = {f.title for r in results.values() for f in r.failures}
+    assert not any(t.startswith("Check raised") for t in titles), titles  # nothing charged as the vendor's failure
+    not_judged = [r for r in results.values() if r.outcome == "not_judged"]
+    assert not_judged, {k: r.outcome for k, r in results.items()}
+    assert all(f.title.startswith("Could not judge") for r in not_judged for f in r.failures)
+
+    # Visible in every report, and the run cannot pass.
+    run = RunResult("0", "4", 1, "t", results=[CheckResult(**{**vars(r)}) for r in not_judged])
+    assert run.failed
+    write_reports(run, tmp_path)
+    assert "not_judged" in (tmp_path / "conformance.json").read_text()
+    assert "could not judge" in (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "could not judge" in (tmp_path / "conformance.html").read_text(encoding="utf-8")
+    assert "<error" in render_junit(run)
+    assert any("NOT_JUDGED" in line for line in terminal_summary(run))

@@ -13,7 +13,7 @@ from conformance.redact import REDACTED, redact, redact_headers, redact_value
 from conformance.results import FAILING_OUTCOMES, CheckResult, Exchange, RunResult, VendorRun
 
 # Order in which outcomes are listed and, for aggregation, which one wins (worst first).
-OUTCOMES: tuple[str, ...] = ("failed", "stale", "accepted", "passed", "not_reached", "not_applicable")
+OUTCOMES: tuple[str, ...] = ("failed", "stale", "not_judged", "accepted", "passed", "not_reached", "not_applicable")
 OUTCOME_LABELS: dict[str, str] = {
     "passed": "passed",
     "failed": "failed",
@@ -21,6 +21,7 @@ OUTCOME_LABELS: dict[str, str] = {
     "accepted": "accepted",
     "not_applicable": "not applicable",
     "not_reached": "not reached",
+    "not_judged": "could not judge",
 }
 # Control characters a vendor's text may carry: C0 (but tab), DEL, C1, and the bidirectional overrides
 # that make a terminal or a rendered page show text in another order than it is ("trojan source").

@@ -83,6 +83,11 @@ def render_markdown(run: RunResult) -> str:
         for result in failing:
             lines.append(f"- **{md(result.check)}** on {code(result.operation)}: {md(failure_summary(result))}")
     for vendor in vendors:
+        unjudged = [r for r in run.results_for(vendor.vendor) if r.outcome == "not_judged"]
+        if unjudged:
+            lines += ["", f"### {md(vendor.display_name)}: checks that could not judge (not the vendor's failures)", ""]
+            lines += [f"- **{md(r.check)}** on {code(r.operation)}: {md(failure_summary(r))}" for r in unjudged]
+    for vendor in vendors:
         accepted = [r for r in run.results_for(vendor.vendor) if r.outcome == "accepted"]
         if not accepted:
             continue

@@ -14,7 +14,7 @@ from conformance.reports._common import (
     sorted_vendors,
     vendor_stats,
 )
-from conformance.results import FAILING_OUTCOMES, CheckResult, RunResult
+from conformance.results import BLOCKING_OUTCOMES, CheckResult, RunResult
 
 # ASCII, so the matrix survives any CI log viewer and terminal encoding.
 SYMBOLS: dict[str, str] = {
@@ -24,6 +24,7 @@ SYMBOLS: dict[str, str] = {
     "accepted": "A",
     "not_applicable": "-",
     "not_reached": "?",
+    "not_judged": "E",
 }
 NOT_RUN = " "
 MAX_LINE = 160
@@ -89,7 +90,7 @@ def terminal_summary(run: RunResult) -> list[str]:
     for vendor in vendors:
         multi = len(operations_of(run, vendor.vendor)) > 1
         for result in run.results_for(vendor.vendor):
-            if result.outcome in FAILING_OUTCOMES:
+            if result.outcome in BLOCKING_OUTCOMES:
                 where = f"{result.check} on {result.operation}" if multi else result.check
                 lines.append(f"  {result.outcome.upper()} {vendor.vendor}: {where}: {failure_summary(result)}")
     return [_clip(redact(line)) for line in lines]
