@@ -750,9 +750,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     settings: Settings = config._conformance_settings  # type: ignore[attr-defined]
     run = build_run(config, interrupted=interrupted)
     config._conformance_run = run  # type: ignore[attr-defined]
-    from conformance.reports import write_reports
+    from conformance.reports import ReportWriteError, write_reports
 
-    write_reports(run, settings.report_dir)
+    try:
+        write_reports(run, settings.report_dir)
+    except ReportWriteError as exc:  # the previous reports are whole; the run could not be reported
+        import sys
+
+        sys.stderr.write(f"conformance: error: {exc}\n")
+        session.exitstatus = exc.exit_code
+        return
     if settings.baseline_update and settings.baseline is not None:
         from conformance.baseline import load_baseline, update_baseline
 
