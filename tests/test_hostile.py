@@ -606,3 +606,39 @@ def test_a_body_nested_100000_deep_is_not_judged_rather_than_charged_to_the_vend
     assert "could not judge" in (tmp_path / "conformance.html").read_text(encoding="utf-8")
     assert "<error" in render_junit(run)
     assert any("NOT_JUDGED" in line for line in terminal_summary(run))
+
+
+def test_decoding_stops_at_the_request_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock jumps past the deadline once decoding has begun: the next decoded piece ends the request
+    (deterministic: no wall-clock wait, no assertion on time)."""
+    import gzip
+    import time
+
+    from conformance import transport as module
+    from conformance.transport import HttpxTransport, RequestTimedOut
+    from tests.faults import raw_server
+
+    body = gzip.compress(bytes(8 * 1024 * 1024))
+    head = f"HTTP/1.1 200 X\r\ncontent-encoding: gzip\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    real_monotonic, real_decode = time.monotonic, module._BoundedDecoder.decode
+    shift = {"by": 0.0, "pieces": 0}
+
+    class _Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return real_monotonic() + shift["by"]
+
+    def decode(self: Any, chunk: bytes) -> Any:
+        for piece in real_decode(self, chunk):
+            shift["pieces"] += 1
+            shift["by"] = 3600.0  # past any deadline from the first decoded piece on
+            yield piece
+
+    monkeypatch.setattr(module, "time", _Clock)
+    monkeypatch.setattr(module._BoundedDecoder, "decode", decode)
+    with raw_server(lambda i, r: ("send", head.encode() + body)) as (url, _):
+        transport = HttpxTransport(timeout=5, max_body_bytes=64 * 1024 * 1024)
+        with pytest.raises(RequestTimedOut):
+            transport.request("GET", url)
+    assert shift["pieces"] == 1  # stopped at once, not after decoding the 8 MiB
+    assert transport.stats.timeouts == 1
