@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old_spec")
     diff.add_argument("new_spec")
     diff.add_argument("--format", default="text", choices=["text", "json", "markdown"])
+    diff.add_argument(
+        "--allow-local-refs",
+        action="store_true",
+        help="follow $refs to files under each spec's own directory (never remote or file: refs)",
+    )
 
     compare = sub.add_parser("compare", help="regressions between two conformance.json reports")
     compare.add_argument("old_report")
@@ -188,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "diff":
             from conformance.diff import run_diff
 
-            text, code = run_diff(args.old_spec, args.new_spec, args.format)
+            text, code = run_diff(args.old_spec, args.new_spec, args.format, allow_local_refs=args.allow_local_refs)
             return _print(text, code)
         if args.command == "compare":
             from conformance.compare import run_compare
@@ -197,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _print(text, code)
     except UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
-        return USAGE_EXIT
+        return int(getattr(exc, "exit_code", USAGE_EXIT))
     except KeyboardInterrupt:
         return 130
     parser.error(f"unknown command {args.command}")

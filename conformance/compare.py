@@ -35,6 +35,7 @@ from typing import Any, Literal, get_args
 from conformance.errors import UsageError
 from conformance.reports.json import validation_errors
 from conformance.results import FAILING_OUTCOMES, SCHEMA_VERSION, CheckResult, Outcome, RunResult
+from conformance.safeload import loads_json, read_bounded
 
 Format = Literal["text", "markdown", "json"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -419,14 +420,8 @@ def render(comparison: Comparison, fmt: Format | str) -> str:
 def load_report(path: Path | str) -> RunResult:
     """Read a conformance.json; a missing or invalid file is a one-line UsageError."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"report not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"report {path} cannot be read: {_one_line(str(exc))}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"report {path} is not valid JSON: {_one_line(str(exc))}") from None
+    # Bounded: size, nesting depth, strict JSON (no NaN); a refusal is a one-line UsageError.
+    data = loads_json(read_bounded(path, "report"), f"report {path}")
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise UsageError(f"report {path} is not a conformance.json (no results list)")
     if data.get("schema_version") != SCHEMA_VERSION:

@@ -35,13 +35,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
-import yaml
-
 from conformance.errors import UsageError
+from conformance.safeload import load_document
 
 Severity = Literal["breaking", "warning", "info"]
 Side = Literal["request", "response"]
@@ -1257,20 +1255,12 @@ def render(changes: list[Change], fmt: str, old_label: str, new_label: str) -> s
     return "\n".join([*lines, ""])
 
 
-def load_spec(path: str) -> dict[str, Any]:
-    """An OpenAPI 3.x document read from a YAML or JSON file, or a one-line UsageError."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"cannot read spec {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read spec {path}: {exc}") from None
-    try:
-        doc = yaml.safe_load(text)  # JSON is YAML
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" (line {where.line + 1})" if where is not None else ""
-        raise UsageError(f"spec {path} is not valid YAML or JSON{at}") from None
+def load_spec(path: str, *, allow_local_refs: bool = False) -> dict[str, Any]:
+    """An OpenAPI 3.x document read from a YAML or JSON file, or a one-line UsageError.
+
+    Read through the bounded loader: no `$ref` leaves the document (local files under the spec's own
+    directory only with `allow_local_refs`, inlined), so neither we nor the validator fetch anything."""
+    doc = load_document(path, "spec", allow_local_refs=allow_local_refs, syntax="YAML or JSON")
     if not isinstance(doc, dict):
         raise UsageError(f"spec {path} is not an OpenAPI document (expected a mapping at the top)")
     version = doc.get("openapi")
@@ -1297,16 +1287,17 @@ def _validate(doc: dict[str, Any], path: str) -> None:
         raise UsageError(f"spec {path} is not a valid OpenAPI document{at}: {message[:200]}") from None
 
 
-def run_diff(old_path: str, new_path: str, fmt: str) -> tuple[str, int]:
+def run_diff(old_path: str, new_path: str, fmt: str, *, allow_local_refs: bool = False) -> tuple[str, int]:
     """The rendered diff of two spec files and the exit code: 1 when anything breaks, else 0."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    old, new = load_spec(old_path), load_spec(new_path)
+    old = load_spec(old_path, allow_local_refs=allow_local_refs)
+    new = load_spec(new_path, allow_local_refs=allow_local_refs)
     try:
         changes = diff_specs(old, new)
     except UsageError as exc:
         raise UsageError(f"{old_path} / {new_path}: {exc}") from None
-    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+    except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as exc:
         # load_spec validated both documents; this is a shape the validator let through.
         raise UsageError(f"{old_path} / {new_path}: cannot compare these documents ({exc})") from None
     return render(changes, fmt, old_path, new_path), 1 if any(c.severity == "breaking" for c in changes) else 0

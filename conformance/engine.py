@@ -52,6 +52,8 @@ from conformance.transport import (
     RequestTimedOut,
     TargetUnreachable,
     UnsendableRequest,
+    header_dict,
+    non_json_constant,
     request_from_kwargs,
     route_schema_through,
 )
@@ -120,6 +122,7 @@ class RunOptions:
 class _CheckTally:
     cases: int = 0
     failures: dict[str, tuple[int, Failure]] = field(default_factory=dict)  # title -> (size, failure)
+    not_judged: dict[str, tuple[int, Failure]] = field(default_factory=dict)  # our check raised: not the vendor's
 
 
 class RunStopped(Exception):
@@ -158,6 +161,11 @@ class OperationOutcome:
                 failure.id = failure_id(vendor, self.label, name, failure.finding or failure.title)
             if failures:
                 outcome = "failed"
+            elif tally.not_judged:
+                outcome = "not_judged"
+                failures = [f for _, f in sorted(tally.not_judged.values(), key=lambda item: item[1].title)]
+                for failure in failures:
+                    failure.id = failure_id(vendor, self.label, name, failure.finding or failure.title)
             elif tally.cases:
                 outcome = "passed"
             elif self.stopped or self.dry_run:
@@ -492,7 +500,8 @@ class VendorRunner:
             headers=redact_headers(shown),
             body=_reportable_body(case.body, content),
         )
-        curl = redact(_curl(method, _full_url(url, params), redact_headers(shown), content))
+        sent = self.transport.sent_headers(method, url, headers=shown, params=params, content=content)
+        curl = redact(_curl(method, _full_url(url, params), redact_headers(sent), content))
         phase = self.labels.get(case.id) or (case.meta.phase.name.value if case.meta is not None else "probe")
         mode = case.meta.generation.mode.value if case.meta is not None else "positive"
         size = len(content or b"") + len(url)
@@ -517,7 +526,7 @@ class VendorRunner:
         if "request_timeout" in tallies:
             tallies["request_timeout"].cases += 1
         exchange.status = response.status_code
-        exchange.response_headers = redact_headers(dict(response.headers))
+        exchange.response_headers = redact_headers(header_dict(response.headers))
         # Redacted before it is cut, so a secret straddling the cut cannot leave its head behind.
         window = response.content[: MAX_BODY_IN_REPORT + 4 * max(map(len, secrets()), default=0)]
         exchange.response_body = redact_clipped(
@@ -532,6 +541,9 @@ class VendorRunner:
             return
         if "broken_response" in tallies:
             tallies["broken_response"].cases += 1
+        if (not_json := non_json_constant(response)) and "response_schema_conformance" in tallies:
+            title = "Response body is not JSON (NaN or Infinity)"
+            self._record(tallies, "response_schema_conformance", not_json, title, exchange, curl, phase, mode, size)
         st_response = StResponse.from_httpx(response, verify=True)
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = self.authenticated(headers)
@@ -567,8 +579,11 @@ class VendorRunner:
             except (BudgetExhausted, TargetUnreachable):
                 raise
             except Exception as exc:  # a check that crashes is reported, not allowed to stop the run
-                title = f"Check raised {type(exc).__name__}"
-                self._record(tallies, check.__name__, redact(str(exc)), title, exchange, curl, phase, mode, size)
+                # Our failure, not the vendor's (e.g. RecursionError on a body nested 100,000 deep): kept apart.
+                title = f"Could not judge: the check raised {type(exc).__name__}"
+                message = redact(str(exc)[:500])
+                args = (message, title, exchange, curl, phase, mode, size)
+                self._record(tallies, check.__name__, *args, not_judged=True)
 
     def _dry_run_command(self, method: str, url: str, headers: dict[str, str], content: bytes | None) -> str:
         """A runnable curl command for a case --dry-run does not send; the token is the shell variable it
@@ -604,13 +619,16 @@ class VendorRunner:
         size: int,
         *,
         key: str | None = None,
+        not_judged: bool = False,
     ) -> None:
-        """Count a failed case; keep, per distinct failure (its finding `key`, else the title), the smallest case."""
+        """Count a failed case; keep, per distinct failure (`key`, else the title), the smallest case.
+        `not_judged`: our check could not judge the case; kept apart, never the vendor's failure."""
         tally = tallies.setdefault(check, _CheckTally())
-        tally.cases += 1
+        tally.cases += 0 if not_judged else 1
         title = redact(title)
         key = title if key is None else redact(key)
-        known = tally.failures.get(key)
+        kept = tally.not_judged if not_judged else tally.failures
+        known = kept.get(key)
         if known is not None and known[0] <= size:
             return  # keep the smallest case that shows this failure
         failure = Failure(
@@ -623,7 +641,7 @@ class VendorRunner:
             generation_mode=mode,
             finding=key,
         )
-        tally.failures[key] = (size, failure)
+        kept[key] = (size, failure)
 
     def vendor_run(self) -> VendorRun:
         info = self.profile.spec.get("info", {})

@@ -19,6 +19,7 @@ as a user property.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from conformance.api import (
 from conformance.engine import CheckId, StopReason
 from conformance.errors import UsageError
 from conformance.redact import redact
+from conformance.reports import ReportWriteError
 from conformance.results import CheckResult, RunResult
 from conformance.transport import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
 
@@ -253,6 +255,10 @@ class Checked:
         if result.outcome == "stale":
             note = result.note or "the accepted deviation no longer reproduces"
             pytest.fail(f"stale, remove it: {note}", pytrace=False)
+        if result.outcome == "not_judged":  # ours, not the vendor's: still no pass
+            pytest.fail(
+                "could not judge (not the vendor's failure): " + format_failures(result, self.seed), pytrace=False
+            )
         if result.outcome == "accepted":
             reasons = sorted({f.accepted_reason or "" for f in result.failures})
             pytest.xfail("accepted deviation: " + "; ".join(reasons))
@@ -312,7 +318,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     run = state.runner.result(reports, interrupted=interrupted, started_at=state.started_at)
     state.result = run
-    write_outputs(state.settings, run)
+    try:
+        write_outputs(state.settings, run)
+    except ReportWriteError as exc:  # the previous reports are whole; the run could not be reported
+        sys.stderr.write(f"conformance: error: {exc}\n")
+        session.exitstatus = exc.exit_code
+        return
     if state.settings.dry_run:
         return  # not a verdict
     if run.failed and session.exitstatus == pytest.ExitCode.OK:

@@ -8,43 +8,96 @@ string that reaches a report, a log line or the terminal goes through `redact`.
 from __future__ import annotations
 
 import base64
-import json
+import re
 import threading
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "x-api-key", "api-key", "apikey", "cookie", "set-cookie", "proxy-authorization", "x-auth-token"}
 )
+MIN_SECRET = 4  # a 1-3 char "secret" would redact half the report
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
+# Backslashes in front of an escape: one in a JSON string, three once that JSON is itself a JSON string
+# (an echoed error body), and so on a few levels deep.
+_BACKSLASHES = r"\\{1,7}"
+_SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+
+
+def _hex(value: int, width: int) -> str:
+    """`value` as hex digits matching either case."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{value:0{width}x}")
+
+
+def _char_pattern(char: str) -> str:
+    """Every spelling of one character of a secret: itself, a JSON escape (\\u or short, nested a few
+    levels), percent-encoded in either case (or "+" for a space)."""
+    alternatives = [re.escape(char)]
+    point = ord(char)
+    if point < 0x10000:
+        alternatives.append(_BACKSLASHES + "u" + _hex(point, 4))
+    else:
+        high, low = 0xD800 + ((point - 0x10000) >> 10), 0xDC00 + ((point - 0x10000) & 0x3FF)
+        alternatives.append(f"{_BACKSLASHES}u{_hex(high, 4)}{_BACKSLASHES}u{_hex(low, 4)}")
+    if char in _SHORT_ESCAPES:
+        alternatives.append(_BACKSLASHES + re.escape(_SHORT_ESCAPES[char]))
+    alternatives.append("".join("%" + _hex(byte, 2) for byte in char.encode("utf-8", "surrogatepass")))
+    if char == " ":
+        alternatives.append(r"\+")
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+def _base64_cores(value: str) -> set[str]:
+    """The base64 characters that depend on `value` alone, wherever it sits in a longer text.
+
+    Text that contains the secret (`Bearer <token>`, `user:<token>`) encodes it differently according
+    to where it starts modulo 3 bytes; for each of the three alignments, the characters whose six bits
+    all come from the secret are the same whatever surrounds it."""
+    data = value.encode("utf-8", "surrogatepass")
+    cores = set()
+    for pad in range(3):
+        first = -(-8 * pad // 6)  # the first character with no bit of the padding
+        last = (8 * (pad + len(data))) // 6  # one past the last character with no bit of what follows
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            core = encode(bytes(pad) + data + bytes(3)).decode()[first:last]
+            if len(core) >= MIN_SECRET:
+                cores.add(core)
+    return cores
+
+
+def _spellings(value: str) -> list[str]:
+    """Regular expressions for every spelling of `value` that `redact` removes."""
+    return ["".join(_char_pattern(c) for c in value), *(re.escape(core) for core in _base64_cores(value))]
+
+
+@lru_cache(maxsize=32)
+def _compiled(values: frozenset[str]) -> re.Pattern[str] | None:
+    """One expression for a whole set of secrets, compiled once per set: redaction is one pass over
+    the text, however many secrets and spellings there are. Longest first, so a secret that contains
+    another is removed whole."""
+    patterns = [p for v in sorted(values, key=len, reverse=True) for p in _spellings(v)]
+    return re.compile("|".join(patterns)) if patterns else None
+
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret, and the forms it takes on the wire, so that `redact` removes it."""
-    if not value:
+    """Remember a secret, so that `redact` removes it in every spelling it takes on the wire."""
+    if not value or len(value) < MIN_SECRET:
         return
-    escaped = json.dumps(value)[1:-1]
-    forms = {
-        value,
-        escaped,  # inside a JSON string
-        escaped.replace("/", "\\/"),  # JSON encoders that escape slashes
-        json.dumps(escaped)[1:-1],  # JSON inside a JSON string (an echoed error body)
-        quote(value, safe=""),  # in a URL or a form
-        quote_plus(value, safe=""),
-        base64.b64encode(value.encode()).decode().rstrip("="),  # a proxy or server logging it as basic auth
-        base64.urlsafe_b64encode(value.encode()).decode().rstrip("="),
-    }
     with _lock:
-        _secrets.update(f for f in forms if len(f) >= 4)  # a 1-3 char "secret" would redact half the report
+        _secrets.add(value)
 
 
 def secrets() -> frozenset[str]:
+    """The registered secrets, with their longest literal spelling (every character \\u-escaped): what a
+    caller sizes a window by, so that a secret straddling a cut is still seen whole."""
     with _lock:
-        return frozenset(_secrets)
+        values = frozenset(_secrets)
+    return values | {"".join(f"\\u{ord(c):04x}" for c in v) for v in values}
 
 
 def clear_secrets() -> None:
@@ -53,12 +106,11 @@ def clear_secrets() -> None:
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """Replace every registered secret (longest first) in `text`."""
-    values = sorted({*secrets(), *(e for e in extra if e)}, key=len, reverse=True)
-    for value in values:
-        if value in text:
-            text = text.replace(value, REDACTED)
-    return text
+    """Replace every registered secret (and every one in `extra`), in each of its spellings, in `text`."""
+    with _lock:
+        values = frozenset({*_secrets, *(e for e in extra if e and len(e) >= MIN_SECRET)})
+    pattern = _compiled(values)
+    return text if pattern is None else pattern.sub(REDACTED, text)
 
 
 def redact_clipped(text: str, limit: int, marker: str = "...", *, truncated: bool = False) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from conformance.errors import UsageError
-from conformance.reports import FILENAMES, FORMATS, atomic_write, files_for
+from conformance.reports import FILENAMES, FORMATS, ReportWriteError, atomic_write, files_for, write_files
 from conformance.reports.badge import render_badges
 from conformance.reports.json import dumps, load_run
 
@@ -35,20 +36,22 @@ def run_report(json_path: str, fmt: str, output: str | None) -> int:
         if len(files) != 1:
             raise UsageError(f"--output {output}: the run has {len(files)} vendors, give a directory for their badges")
         targets = {Path(output): text for text in files.values()}
-    elif fmt == "badge":
+    elif fmt == "badge":  # every vendor's badge, all or nothing
         directory = Path(output) if output else Path(json_path).parent
-        targets = {directory / name: text for name, text in files.items()}
+        for path in write_files(directory, files):
+            print(path)
+        return 0
     else:
         (text,) = files.values()
         target = Path(output) if output else Path(json_path).parent / FILENAMES[fmt]
-        if target.is_dir():
-            target = target / FILENAMES[fmt]
+        if target.is_dir() or (output and output.endswith(("/", os.sep))):
+            target = target / FILENAMES[fmt]  # DIR/ names a folder, whether or not it exists yet
         targets = {target: text}
     for path, text in targets.items():
         try:
             atomic_write(path, text)
         except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise ReportWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
         print(path)
     return 0
 

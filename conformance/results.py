@@ -10,12 +10,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Outcome = Literal["passed", "failed", "not_applicable", "accepted", "stale", "not_reached"]
+Outcome = Literal["passed", "failed", "not_applicable", "accepted", "stale", "not_reached", "not_judged"]
 # passed: ran on >= 1 case, never failed.  failed: >= 1 failure not accepted.
 # not_applicable: no case it could judge.  accepted: every failure matched a baseline/deviation entry.
 # stale: a baseline/deviation entry for this check no longer reproduces (fails the run, like a strict xfail).
 # not_reached: the run ended (budget, interruption) before this check ran.
+# not_judged: one of our checks could not judge a response (it raised, e.g. RecursionError on a body nested
+# 100,000 deep): never charged to the vendor, yet the run cannot pass.
 FAILING_OUTCOMES: frozenset[str] = frozenset({"failed", "stale"})
+NOT_JUDGED = "not_judged"
+# Outcomes that make a run fail: the vendor's failures, and what we could not judge.
+BLOCKING_OUTCOMES: frozenset[str] = FAILING_OUTCOMES | {NOT_JUDGED}
 SCHEMA_VERSION = 1
 
 
@@ -111,7 +116,7 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        return bool(self.unjudged) or any(r.outcome in FAILING_OUTCOMES for r in self.results)
+        return bool(self.unjudged) or any(r.outcome in BLOCKING_OUTCOMES for r in self.results)
 
     def results_for(self, vendor: str) -> list[CheckResult]:
         return [r for r in self.results if r.vendor == vendor]

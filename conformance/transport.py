@@ -9,10 +9,12 @@ respx can stand in for a server in self-tests.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -119,16 +121,34 @@ class HttpxTransport:
     def __post_init__(self) -> None:
         if self.client is None:
             # trust_env: proxies (HTTP(S)_PROXY, NO_PROXY) and SSL_CERT_FILE from the standard variables.
+            # No cookie jar that keeps anything: every case goes out as generated, so a Set-Cookie from one
+            # answer (a session, an echoed token) is never sent with a later case or probe.
+            # Accept-Encoding names only what `_BoundedDecoder` decodes, whatever decoders httpx has.
             self.client = httpx.Client(
                 timeout=self.timeout,
                 verify=tls_verify(self.verify),
                 trust_env=True,
                 transport=_deadline_transport(self.verify),
+                cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+                headers={"Accept-Encoding": ACCEPT_ENCODING},
             )
 
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
+
+    def sent_headers(
+        self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
+    ) -> dict[str, str]:
+        """Every header `request` would put on the wire for these arguments (the client's own, Host and
+        Content-Length included), built the way it is sent but not sent: what a reproduction shows."""
+        assert self.client is not None
+        built = self.client.build_request(method, url, headers=headers, params=params, content=content).headers
+        out: dict[str, str] = {}
+        for raw_name, raw_value in built.raw:  # names as sent, not lower-cased
+            name, value = raw_name.decode(built.encoding), raw_value.decode(built.encoding)
+            out[name] = f"{out[name]}, {value}" if name in out else value
+        return out
 
     def _acquire(self) -> None:
         with self._lock:
@@ -207,8 +227,10 @@ class HttpxTransport:
         capped = False
         chunks: list[bytes] = []
         size = 0
+        codings = content_codings(response.headers.get("content-encoding"))
+        decoder = _BoundedDecoder(codings) if codings is not None else None
         try:
-            for chunk in _raw_chunks(response):
+            for chunk in _body_chunks(response, decoder):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > self.max_body_bytes:
@@ -222,19 +244,23 @@ class HttpxTransport:
             raise RequestTimedOut(method, str(request.url), self.timeout) from None
         except httpx.TransportError as exc:
             raise BrokenResponse(f"{method} {request.url}: response broken mid-body: {_cause(exc)}") from None
+        except zlib.error as exc:
+            encoding = response.headers.get("content-encoding", "")
+            raise BrokenResponse(f"{method} {request.url}: the body does not decode as {encoding!r}: {exc}") from None
         finally:
             response.close()
-        raw = b"".join(chunks)[: self.max_body_bytes]
+        body = b"".join(chunks)[: self.max_body_bytes]
+        del chunks
         headers_out = httpx.Headers(response.headers)
-        # The body is re-wrapped decoded and complete (or capped), so encoding/length headers no longer apply.
-        for name in ("content-encoding", "content-length", "transfer-encoding"):
+        # Decoded and complete (or capped), so encoding/length headers no longer apply; an encoding we do
+        # not decode stays named, since the body is still in it.
+        for name in ("content-encoding", "content-length", "transfer-encoding") if decoder else ("content-length",):
             headers_out.pop(name, None)
         if capped:
             self.stats.capped_bodies += 1
             headers_out[CAP_HEADER] = str(self.max_body_bytes)
-        decoded = _decode(raw, response.headers.get("content-encoding"))
         result = httpx.Response(
-            response.status_code, headers=headers_out, content=decoded, request=request, extensions=response.extensions
+            response.status_code, headers=headers_out, content=body, request=request, extensions=response.extensions
         )
         result.elapsed = timedelta(seconds=time.monotonic() - started)
         if 200 <= result.status_code < 300 and method.upper() in CREATING_METHODS:
@@ -333,16 +359,132 @@ def _raw_chunks(response: httpx.Response) -> Iterator[bytes]:
         yield response.content
 
 
-def _decode(raw: bytes, encoding: str | None) -> bytes:
-    if not encoding or encoding == "identity":
-        return raw
-    decoder = httpx._decoders.SUPPORTED_DECODERS.get(encoding.strip().lower())
-    if decoder is None:
-        return raw
+# --- bounded decoding of Content-Encoding ------------------------------------------------------------------------
+# Decoded here rather than by httpx: httpx's decoders return all a chunk expands to, so 1 MB of gzip
+# becomes 1 GiB in one call, before any cap or deadline can act. zlib's decompressobj takes a maximum
+# output length, so the body is decoded in bounded steps and the caller stops at --max-body-bytes and
+# at the request deadline. Only gzip and deflate are decoded (and requested in Accept-Encoding): httpx
+# decodes brotli and zstd only when optional packages are installed, and we never ask for them.
+
+ACCEPT_ENCODING = "gzip, deflate"
+_STEP = 64 * 1024  # decoded bytes produced per step: the memory a decoding stage holds at once
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def content_codings(header: str | None) -> list[str] | None:
+    """The codings to undo, outermost first (`gzip, gzip` nests); None if one is not ours to decode."""
+    codings = [c.strip().lower() for c in (header or "").split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    if any(c not in _WBITS for c in codings):
+        return None  # left as sent, Content-Encoding kept: judged as the bytes they are
+    return codings[::-1]
+
+
+class _Stage:
+    """One coding undone in bounded steps."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self.inner = zlib.decompressobj(_WBITS[coding])
+        self.started = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if not self.started and self.coding == "deflate" and data:
+            self.started = True
+            try:  # "deflate" is meant to be zlib-wrapped; some servers send raw deflate (as httpx allows)
+                probe = zlib.decompressobj(zlib.MAX_WBITS)
+                probe.decompress(data[:2], 0)
+            except zlib.error:
+                self.inner = zlib.decompressobj(-zlib.MAX_WBITS)
+        while data:
+            out = self.inner.decompress(data, _STEP)
+            data = self.inner.unconsumed_tail
+            if out:
+                yield out
+            if self.inner.eof:
+                return  # trailing bytes after the end of the stream are ignored, as httpx does
+
+    def finish(self) -> Iterator[bytes]:
+        while not self.inner.eof:
+            out = self.inner.decompress(self.inner.unconsumed_tail, _STEP)
+            if not out:
+                break
+            yield out
+
+
+class _BoundedDecoder:
+    """A chain of `_Stage`s: each raw chunk comes out as decoded pieces of at most `_STEP` bytes."""
+
+    def __init__(self, codings: list[str]) -> None:
+        self.stages = [_Stage(c) for c in codings]
+
+    def _through(self, pieces: Iterable[bytes], stages: list[_Stage]) -> Iterator[bytes]:
+        if not stages:
+            yield from pieces
+            return
+        first, rest = stages[0], stages[1:]
+        for piece in pieces:
+            yield from self._through(first.feed(piece), rest)
+
+    def decode(self, chunk: bytes) -> Iterator[bytes]:
+        return self._through([chunk], self.stages)
+
+    def flush(self) -> Iterator[bytes]:
+        for n, stage in enumerate(self.stages):
+            yield from self._through(stage.finish(), self.stages[n + 1 :])
+
+
+def _body_chunks(response: httpx.Response, decoder: _BoundedDecoder | None) -> Iterator[bytes]:
+    """The body as it arrives, decoded in bounded pieces when it has a coding we undo."""
+    if decoder is None or not decoder.stages:
+        yield from _raw_chunks(response)
+        return
+    for chunk in _raw_chunks(response):
+        yield from decoder.decode(chunk)
+    yield from decoder.flush()
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+class _NotJson(ValueError):
+    """A JSON body spells NaN, Infinity or -Infinity."""
+
+
+def non_json_constant(response: httpx.Response) -> str | None:
+    """Why a JSON response body is not JSON (RFC 8259) although Python's parser takes it: it holds
+    `NaN`, `Infinity` or `-Infinity`. None for a conforming body, a body that is not JSON at all (that
+    is the schema check's to judge) or one too deep to parse here."""
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (content_type == "application/json" or content_type.endswith("+json")):
+        return None
     try:
-        return decoder().decode(raw) + decoder().flush()
-    except httpx.DecodingError:
-        return raw
+        json.loads(response.content, parse_constant=_no_constant)
+    except _NotJson as exc:
+        return f"the JSON body holds {exc}, which is not JSON (RFC 8259): a strict parser rejects the whole body"
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def header_dict(headers: httpx.Headers) -> dict[str, str]:
+    """Headers as a plain dict, repeated names joined with ", " (as httpx does), in time linear in their
+    number: `dict(headers)` looks every name up again by a scan of all of them, quadratic in httpx."""
+    out: dict[str, str] = {}
+    for name, value in headers.multi_items():
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A cookie policy that accepts no cookie and returns none: no state between cases."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
 
 
 def _retry_after(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:

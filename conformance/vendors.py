@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from conformance.errors import UsageError
+from conformance.safeload import load_document
 
 PROFILE_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "profile.schema.json"
 FALLBACK_TOKEN_ENV = "CONFORMANCE_TOKEN"
@@ -94,18 +94,9 @@ def _profile_validator() -> jsonschema.Draft202012Validator:
 
 @cache
 def load_spec(path: Path) -> dict[str, Any]:
-    """Parse an OpenAPI document (YAML or JSON)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"spec file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read spec file {path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise UsageError(f"spec file {path} is not valid YAML{at}: {problem}") from None
+    """Parse an OpenAPI document (YAML or JSON) through the bounded loader: a vendor's spec is data, so
+    size, nesting and YAML aliases are bounded and no `$ref` may leave the document."""
+    data = load_document(path, "spec file")
     if not isinstance(data, dict):
         raise UsageError(f"spec file {path} does not hold an OpenAPI document")
     return data

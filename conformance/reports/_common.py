@@ -13,7 +13,7 @@ from conformance.redact import REDACTED, redact, redact_headers, redact_value
 from conformance.results import FAILING_OUTCOMES, CheckResult, Exchange, RunResult, VendorRun
 
 # Order in which outcomes are listed and, for aggregation, which one wins (worst first).
-OUTCOMES: tuple[str, ...] = ("failed", "stale", "accepted", "passed", "not_reached", "not_applicable")
+OUTCOMES: tuple[str, ...] = ("failed", "stale", "not_judged", "accepted", "passed", "not_reached", "not_applicable")
 OUTCOME_LABELS: dict[str, str] = {
     "passed": "passed",
     "failed": "failed",
@@ -21,7 +21,21 @@ OUTCOME_LABELS: dict[str, str] = {
     "accepted": "accepted",
     "not_applicable": "not applicable",
     "not_reached": "not reached",
+    "not_judged": "could not judge",
 }
+# Control characters a vendor's text may carry: C0 (but tab), DEL, C1, and the bidirectional overrides
+# that make a terminal or a rendered page show text in another order than it is ("trojan source").
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character (newline and tab aside) shown as an escape, e.g. ESC as
+    `\\x1b`: raw, it could clear a terminal, rewrite what was printed before it, or reorder a line."""
+    return _CONTROLS.sub(
+        lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF else f"\\x{ord(m.group()):02x}", text
+    )
+
+
 # Long request bodies (the suite sends up to ~100 KiB) would drown a report; the curl keeps the whole body.
 MAX_BODY_CHARS = 20_000
 

@@ -44,6 +44,7 @@ SYMBOLS = {
     "accepted": "≈",
     "not_applicable": "\u2013",  # en dash
     "not_reached": "…",
+    "not_judged": "⊘",
 }
 
 

@@ -13,6 +13,7 @@ from conformance.errors import UsageError
 from conformance.redact import redact
 from conformance.reports._common import redacted_run
 from conformance.results import SCHEMA_VERSION, RunResult
+from conformance.safeload import loads_json, read_bounded
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "conformance.schema.json"
 FILENAME = "conformance.json"
@@ -49,20 +50,8 @@ def validation_errors(data: Any) -> list[str]:
 def load_run(path: str | Path) -> RunResult:
     """Read a conformance.json back into a RunResult, or raise UsageError with one clear line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"results file not found: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"results file {path} is a directory, expected conformance.json") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read results file {path}: {_one_line(str(exc))}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"results file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+    # Bounded: size, nesting depth, strict JSON (no NaN); a refusal is a one-line UsageError.
+    data = loads_json(read_bounded(path, "results file"), f"results file {path}")
     if isinstance(data, dict):
         version = data.get("schema_version")
         if isinstance(version, int) and version > SCHEMA_VERSION:

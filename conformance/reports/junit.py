@@ -81,6 +81,10 @@ def _testcase(result: CheckResult, seed: int | None) -> Any:
         failure = jp.Failure(message=STALE_MESSAGE, type_="stale")
         failure.text = _text(result.note or "a baseline or known-deviation entry for this check no longer reproduces")
         case.result = [failure]
+    elif outcome == "not_judged":  # our check could not judge: a JUnit error, not a failure of the vendor
+        error = jp.Error(message=_text(failure_summary(result)), type_="not_judged")
+        error.text = _text(_failure_text(result, seed))
+        case.result = [error]
     elif outcome in ("accepted", "not_applicable", "not_reached"):
         skipped = jp.Skipped()
         skipped.text = _text(_skip_message(result))

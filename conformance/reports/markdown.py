@@ -7,6 +7,7 @@ import re
 from conformance.redact import redact
 from conformance.reports._common import (
     conformance_percent,
+    escape_controls,
     failure_summary,
     redacted_run,
     sorted_vendors,
@@ -23,7 +24,7 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 def md(text: object, limit: int = MAX_TITLE) -> str:
     """`text` as one line of inert Markdown: HTML and Markdown specials escaped, truncated."""
-    line = " ".join(redact(str(text)).split())
+    line = escape_controls(" ".join(redact(str(text)).split()))
     if len(line) > limit:
         line = line[: limit - 1] + "…"
     line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -32,7 +33,7 @@ def md(text: object, limit: int = MAX_TITLE) -> str:
 
 def code(text: object, limit: int = MAX_TITLE, *, in_table: bool = False) -> str:
     """`text` as an inline code span (where neither Markdown nor HTML is interpreted)."""
-    line = " ".join(redact(str(text)).split()).replace("`", "'")
+    line = escape_controls(" ".join(redact(str(text)).split())).replace("`", "'")
     if len(line) > limit:
         line = line[: limit - 1] + "…"
     if in_table:  # GFM splits table cells on "|" even inside code spans; "\\|" shows as "|" there
@@ -85,6 +86,11 @@ def render_markdown(run: RunResult) -> str:
                 f"- **{md(result.check)}** on {code(result.operation)}: {md(failure_summary(result))}"
                 + (f" ({ids})" if ids else "")
             )
+    for vendor in vendors:
+        unjudged = [r for r in run.results_for(vendor.vendor) if r.outcome == "not_judged"]
+        if unjudged:
+            lines += ["", f"### {md(vendor.display_name)}: checks that could not judge (not the vendor's failures)", ""]
+            lines += [f"- **{md(r.check)}** on {code(r.operation)}: {md(failure_summary(r))}" for r in unjudged]
     for vendor in vendors:
         accepted = [r for r in run.results_for(vendor.vendor) if r.outcome == "accepted"]
         if not accepted:

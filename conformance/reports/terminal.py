@@ -7,13 +7,14 @@ from conformance.reports._common import (
     OUTCOME_LABELS,
     OUTCOMES,
     check_names,
+    escape_controls,
     failure_summary,
     operations_of,
     redacted_run,
     sorted_vendors,
     vendor_stats,
 )
-from conformance.results import FAILING_OUTCOMES, CheckResult, RunResult
+from conformance.results import BLOCKING_OUTCOMES, CheckResult, RunResult
 
 # ASCII, so the matrix survives any CI log viewer and terminal encoding.
 SYMBOLS: dict[str, str] = {
@@ -23,6 +24,7 @@ SYMBOLS: dict[str, str] = {
     "accepted": "A",
     "not_applicable": "-",
     "not_reached": "?",
+    "not_judged": "E",
 }
 NOT_RUN = " "
 MAX_LINE = 160
@@ -53,6 +55,7 @@ def _wrap(prefix: str, items: list[str]) -> list[str]:
 
 def _clip(line: str) -> str:
     line = line.replace("\r", " ").replace("\n", " ")  # a vendor's error title may span lines
+    line = escape_controls(line.replace("\t", " "))  # a vendor's text must not drive the terminal
     return line if len(line) <= MAX_LINE else line[: MAX_LINE - 3] + "..."
 
 
@@ -87,7 +90,7 @@ def terminal_summary(run: RunResult) -> list[str]:
     for vendor in vendors:
         multi = len(operations_of(run, vendor.vendor)) > 1
         for result in run.results_for(vendor.vendor):
-            if result.outcome in FAILING_OUTCOMES:
+            if result.outcome in BLOCKING_OUTCOMES:
                 where = f"{result.check} on {result.operation}" if multi else result.check
                 lines.append(f"  {result.outcome.upper()} {vendor.vendor}: {where}: {failure_summary(result)}")
                 # Each failure that fails the gate by its id, so a baseline entry or a ticket can name it.
