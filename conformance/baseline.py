@@ -231,6 +231,7 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
                 elif failure.accepted_reason is None:
                     failure.accepted_reason = entry.reason
                     failure.accepted_link = entry.link
+                    failure.accepted_expires = entry.expires.isoformat() if entry.expires else None
 
     for result in out.results:
         if result.outcome not in ("failed", "accepted") or not result.failures:

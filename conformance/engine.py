@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import shlex
+import time
 import unittest
 import uuid
 import warnings
@@ -113,6 +114,7 @@ class OperationOutcome:
     created: int = 0  # 2xx answers to creating requests: resources left on the target
     coverage: dict[str, Any] = field(default_factory=dict)  # per request field: what the sent bodies exercised
     unreachable: bool = False  # the target could no longer be reached: the run must stop
+    seconds: float = 0.0  # wall-clock time of the operation's run (for JUnit's testcase time)
 
     def results(self, vendor: str, checks: tuple[str, ...]) -> list[CheckResult]:
         out = []
@@ -235,6 +237,7 @@ class VendorRunner:
         tallies: dict[str, _CheckTally] = {name: _CheckTally() for name in self.options.checks}
         state: dict[str, Any] = {"cases": 0, "stopped": None, "error": None}
         created_before = self.transport.stats.created
+        started = time.monotonic()
         contexts: dict[str | None, CheckContext] = {}
 
         def context(phase: Any) -> CheckContext:
@@ -275,6 +278,7 @@ class VendorRunner:
                 created=self.transport.stats.created - created_before,
                 coverage=record.to_dict()["fields"] if record is not None else {},
                 unreachable=isinstance(state["error"], TargetUnreachable),
+                seconds=round(time.monotonic() - started, 3),
             )
 
         self.partial = None

@@ -608,6 +608,7 @@ def _operation_record(vendor: str, outcome: OperationOutcome) -> dict[str, Any]:
         "cases": outcome.cases,
         "created": outcome.created,
         "coverage": outcome.coverage,
+        "seconds": outcome.seconds,
     }
 
 
@@ -674,6 +675,7 @@ def build_run(config: pytest.Config, *, interrupted: bool = False) -> RunResult:
         vendor.cases = sum(record["cases"] for _, record in mine)
         vendor.created_resources = sum(record["created"] for _, record in mine)
         vendor.coverage = {label: record["coverage"] for label, record in mine if record["coverage"]}
+        vendor.operation_seconds = {label: record.get("seconds", 0.0) for label, record in mine}
     unreachable = sorted({r.note or "" for r in results if (r.note or "").startswith(UNREACHABLE_NOTE)})
     unjudged = [] if settings.dry_run or interrupted else _unjudged(vendors, results)
     run = RunResult(

@@ -46,6 +46,7 @@ class Failure:
     generation_mode: str | None = None  # positive | negative
     accepted_reason: str | None = None  # set when a baseline or known deviation accepts it
     accepted_link: str | None = None
+    accepted_expires: str | None = None  # ISO date the accepting entry expires on, if it does
 
 
 @dataclass
@@ -79,6 +80,8 @@ class VendorRun:
     # Per operation, per request field: what the run exercised (see conformance.coverage).
     coverage: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     created_resources: int = 0
+    # Per operation: seconds its run took (every check of it judges the same cases in that time).
+    operation_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,15 @@ SYMBOLS = {
     "not_applicable": "\u2013",  # en dash
     "not_reached": "…",
 }
+# Short labels for the matrix cells, so that every check fits on a 1,280 px screen; the legend spells them out.
+SHORT_LABELS = {
+    "passed": "pass",
+    "failed": "fail",
+    "stale": "stale",
+    "accepted": "acc",
+    "not_applicable": "n/a",
+    "not_reached": "n/r",
+}
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Cell:
 
     outcome: str
     label: str
+    short: str
     symbol: str
     cases: int
     failures: int
@@ -90,6 +101,22 @@ class ResultView:
     summary: str
     reasons: list[str]
     failures: list[FailureView] = field(default_factory=list)
+
+
+@dataclass
+class AcceptedGroup:
+    """Accepted failures of one identity (vendor, operation, check, title, reason), listed once with a count."""
+
+    vendor: str
+    operation: str
+    check: str
+    title: str
+    reason: str
+    link: str | None
+    raw_link: str | None
+    expires: str | None
+    anchor: str
+    count: int = 0
 
 
 @dataclass
@@ -196,6 +223,7 @@ def _build(run: RunResult) -> dict[str, Any]:
                     Cell(
                         outcome=match.outcome,
                         label=OUTCOME_LABELS[match.outcome],
+                        short=SHORT_LABELS[match.outcome],
                         symbol=SYMBOLS[match.outcome],
                         cases=match.cases,
                         failures=len(match.failures),
@@ -229,18 +257,41 @@ def _build(run: RunResult) -> dict[str, Any]:
             )
         views.append(VendorView(vendor, stats.counts, percent, details, _coverage(vendor)))
 
-    accepted = [(d, f) for v in views for d in v.details for f in d.failures if f.failure.accepted_reason]
+    accepted: dict[tuple[str, ...], AcceptedGroup] = {}
+    for v in views:
+        for d in v.details:
+            for f in d.failures:
+                failure = f.failure
+                if not failure.accepted_reason:
+                    continue
+                key = (d.result.vendor, d.result.operation, d.result.check, failure.title, failure.accepted_reason)
+                group = accepted.setdefault(
+                    key,
+                    AcceptedGroup(
+                        vendor=d.result.vendor,
+                        operation=d.result.operation,
+                        check=d.result.check,
+                        title=failure.title,
+                        reason=failure.accepted_reason,
+                        link=f.link,
+                        raw_link=failure.accepted_link,
+                        expires=failure.accepted_expires,
+                        anchor=d.id,
+                    ),
+                )
+                group.count += 1
     stale = [d for v in views for d in v.details if d.result.outcome == "stale"]
     return {
         "run": run,
         "checks": checks,
         "rows": rows,
         "vendors": views,
-        "accepted": accepted,
+        "accepted": list(accepted.values()),
         "stale": stale,
         "outcomes": OUTCOMES,
         "labels": OUTCOME_LABELS,
         "symbols": SYMBOLS,
+        "shorts": SHORT_LABELS,
     }
 
 
@@ -254,9 +305,22 @@ def _finalize(value: Any) -> Any:
     return redact(str(value))
 
 
+def human_time(value: str | None) -> str:
+    """An ISO 8601 time for people: to the second, in UTC, the zone named ("2025-01-15 10:00:00 UTC")."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S") + " (time zone not recorded)"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -265,6 +329,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["human_time"] = human_time
+    return env
 
 
 def _csp_hash(text: str) -> str:
