@@ -343,10 +343,12 @@ def test_everything_from_a_run_is_escaped(series: Series, tmp_path: Path) -> Non
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8")
-        assert "<script>alert" not in text and "<img src=x" not in text, path
         assert "user:pw" not in text and "token=abc" not in text, path
-        if path.suffix in (".html", ".atom"):
-            assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe]", text), path
+        if path.suffix == ".json":
+            json.loads(text)  # data: JSON's own escaping carries any string
+            continue
+        assert "<script>alert" not in text and "<img src=x" not in text, path
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe]", text), path
     ET.fromstring((out / "feed.atom").read_bytes())
     index = _json(out / "index.json")
     assert index["latest"][0]["target"] == "https://example.test/x" or any(

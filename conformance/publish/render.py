@@ -29,6 +29,7 @@ from conformance.publish.site import (
     Change,
     Entry,
     Lifecycle,
+    clean_target,
     days_between,
     days_until,
     entries,
@@ -40,7 +41,7 @@ from conformance.publish.site import (
 from conformance.redact import redact
 from conformance.reports._atomic import atomic_write
 from conformance.reports.badge import colour
-from conformance.reports.html import SYMBOLS, render_html
+from conformance.reports.html import SYMBOLS, printable, render_html
 from conformance.results import RunResult
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -62,14 +63,12 @@ SHORT = {
     "not_applicable": "n/a",
     "not_reached": "n/r",
 }
-# Characters HTML and XML 1.0 do not carry (C0 controls but tab, LF and CR; DEL and C1; non-characters).
-_ILLEGAL = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def clean(text: object) -> str:
     """A string from a run as it may appear in a page or feed: secrets and unprintable characters replaced."""
-    return _ILLEGAL.sub("\ufffd", redact(str(text)))
+    return printable(redact(str(text)))
 
 
 def vendor_slug(vendor: str) -> str:
@@ -444,6 +443,14 @@ def atom(changes: Sequence[Change]) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
 
 
+def _publishable(run: RunResult) -> RunResult:
+    """The run as its published report shows it: target URLs without credentials or query, as in the matrix."""
+    copy = RunResult.from_dict(run.to_dict())
+    for vendor in copy.vendors:
+        vendor.target_url = clean_target(vendor.target_url)
+    return copy
+
+
 def write_site(directory: Path, records: Sequence[dict[str, Any]], new_runs: dict[str, RunResult]) -> None:
     """Render every file of the site, then write them (each atomically); a new run's report is rendered once."""
     all_entries = entries(records)
@@ -452,7 +459,7 @@ def write_site(directory: Path, records: Sequence[dict[str, Any]], new_runs: dic
     views = vendor_views(all_entries, lives)
     files: dict[str, str] = {}
     for rid, run in sorted(new_runs.items()):
-        files[f"runs/{rid}/report.html"] = render_html(run)
+        files[f"runs/{rid}/report.html"] = render_html(_publishable(run))
     latest_run = max((utc_stamp(r["started_at"]) for r in records), default="")
     files["index.html"] = _page(
         "index.html.j2",

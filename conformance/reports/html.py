@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -295,6 +296,17 @@ def _build(run: RunResult) -> dict[str, Any]:
     }
 
 
+# What an HTML page must not carry even escaped: C0 controls but tab, LF and CR, DEL and C1, and
+# noncharacters (a response body may hold any of them); they are shown as U+FFFD. A lone surrogate is
+# let through: the file writer spells it as an escape (\ud800), which says more than U+FFFD would.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ufdcf\ufdf0-\ufffd\U00010000-\U0010ffff]")
+
+
+def printable(text: str) -> str:
+    """`text` with every character an HTML page or XML 1.0 cannot carry replaced by U+FFFD."""
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
 def _finalize(value: Any) -> Any:
     # Defence in depth: every value printed by the template goes through redact. Markup is the
     # page's own CSS/JS, which must not be escaped (and holds no secret).
@@ -302,7 +314,7 @@ def _finalize(value: Any) -> Any:
         return value
     if value is None:
         return ""
-    return redact(str(value))
+    return printable(redact(str(value)))
 
 
 def human_time(value: str | None) -> str:
