@@ -351,6 +351,23 @@ def _dumps(data: Any) -> str:
     return redact(json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False, sort_keys=False)) + "\n"
 
 
+def _dump_index(data: dict[str, Any]) -> str:
+    """index.json with one line per item of each list (a run, a row, a change): compact, and a new run is
+    one new line in a diff."""
+
+    def one(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            inner = ",\n".join("  " + one(item) for item in value)
+            parts.append(f"{one(key)}: [\n{inner}\n ]")
+        else:
+            parts.append(f"{one(key)}: {one(value)}")
+    return redact("{\n " + ",\n ".join(parts) + "\n}") + "\n"
+
+
 def _badge(view: VendorView) -> dict[str, Any]:
     percent = view.latest.vendor["percent"]
     message = "no checks judged" if percent is None else f"{percent}% conformant"
@@ -475,7 +492,7 @@ def write_site(directory: Path, records: Sequence[dict[str, Any]], new_runs: dic
     for view in views:
         files[view.page] = _page("vendor.html.j2", "../", view=view, vendor_page=vendor_page)
         files[view.badge] = _dumps(_badge(view))
-    files[INDEX] = _dumps(index_data(records, rows, checks, views, lives, changes))
+    files[INDEX] = _dump_index(index_data(records, rows, checks, views, lives, changes))
     files["index.schema.json"] = _dumps(site_schema())
     files[FEED] = atom(changes)
     directory.mkdir(parents=True, exist_ok=True)
