@@ -438,6 +438,14 @@ def test_site_in_headless_chromium(site: Path, monkeypatch, javascript: bool) ->
             pytest.fail("no matrix cell link reachable with Tab")
         driver.switch_to.active_element.send_keys(Keys.ENTER)
         assert "/runs/R-" in driver.current_url and "#r-" in driver.current_url
+        # The reproduction shows: opened by the report's script, or without it by the :target rule.
+        anchor = driver.current_url.split("#", 1)[1]
+        details = driver.find_element(By.ID, anchor)
+        assert (details.get_attribute("open") is not None) == javascript
+        curl = details.find_element(By.CSS_SELECTOR, "pre.curl")
+        # Measured, as Selenium's is_displayed() takes everything inside a closed <details> for hidden.
+        assert driver.execute_script("return arguments[0].getBoundingClientRect().height", curl) > 0
+        assert "curl " in driver.execute_script("return arguments[0].innerText", curl)
 
         for vendor in VENDORS:
             driver.get((site / "vendors" / f"{vendor}.html").as_uri())
