@@ -320,6 +320,29 @@ def test_no_report_body_is_duplicated(series: Series, site: Path) -> None:
     assert not list(site.rglob("conformance.json"))
 
 
+def test_failure_ids_from_the_run_file_are_used(series: Series, tmp_path: Path) -> None:
+    """A conformance.json whose failures carry an `id` (newer files) is followed by that id, not a stand-in."""
+    data = [_json(path) for path in series.runs[1:3]]
+    given: dict[tuple[str, str, str], str] = {}
+    for run in data:
+        for result in run["results"]:
+            for failure in result["failures"]:
+                key = (result["vendor"], result["check"], failure["title"])
+                failure["id"] = given.setdefault(key, f"F-{len(given):08x}")
+    paths = []
+    for n, run in enumerate(data):
+        paths.append(tmp_path / f"run{n}.json")
+        paths[-1].write_text(json.dumps(run), encoding="utf-8")
+    out = tmp_path / "site"
+    publish(paths, out)
+    lives = _json(out / "index.json")["failures"]
+    assert sorted(x["id"] for x in lives) == sorted(given.values())
+    assert not any(x["derived_id"] for x in lives)
+    assert all(x["runs_seen"] == 2 for x in lives)
+    page = (out / "vendors" / "watsonx.html").read_text(encoding="utf-8")
+    assert any(f'<tr data-failure="{fid}">' in page for fid in given.values())
+
+
 # --- escaping, bad input --------------------------------------------------------------------------------------------
 
 HOSTILE = "<script>alert(1)</script>\x00\x07\x1b[31m\ufffe"

@@ -269,7 +269,7 @@ def make_record(data: dict[str, Any], run: RunResult) -> dict[str, Any]:
                         "accepted": failure.accepted_reason is not None,
                         "accepted_reason": failure.accepted_reason,
                         "accepted_link": failure.accepted_link,
-                        "accepted_expires": getattr(failure, "accepted_expires", None),
+                        "accepted_expires": failure.accepted_expires,
                     }
                 )
             checks.append(
