@@ -407,6 +407,15 @@ def test_a_damaged_site_index_is_a_usage_error(series: Series, tmp_path: Path, c
     assert "is not a conformance site index" in err and err.count("\n") == 1
 
 
+def test_an_unusable_out_is_a_usage_error(series: Series, tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    for out in (blocker, blocker / "site"):
+        assert main(["publish", str(series.runs[0]), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("conformance: error: ") and str(blocker) in err and err.count("\n") == 1
+
+
 def test_cli_publish(series: Series, tmp_path: Path, capsys) -> None:
     out = tmp_path / "site"
     assert main(["publish", *map(str, series.runs[:2]), "--out", str(out)]) == 0

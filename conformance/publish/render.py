@@ -23,6 +23,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from conformance.errors import UsageError
 from conformance.publish.site import (
     INDEX,
     SITE_VERSION,
@@ -495,6 +496,8 @@ def write_site(directory: Path, records: Sequence[dict[str, Any]], new_runs: dic
     files[INDEX] = _dump_index(index_data(records, rows, checks, views, lives, changes))
     files["index.schema.json"] = _dumps(site_schema())
     files[FEED] = atom(changes)
-    directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        atomic_write(directory / name, text)
+        try:
+            atomic_write(directory / name, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {directory / name}: {exc.strerror or exc}") from None
