@@ -77,8 +77,6 @@ class Row:
 
     vendor: VendorRun
     operation: str
-    first: bool  # first row of its vendor (vendor cells span the vendor's rows)
-    span: int
     cells: list[Cell | None]
     percent: int | None
     failing: int
@@ -212,7 +210,7 @@ def _build(run: RunResult) -> dict[str, Any]:
         operations = operations_of(run, vendor.vendor) or [""]
         stats = vendor_stats(run, vendor.vendor)
         percent = conformance_percent(run, vendor.vendor)
-        for n, operation in enumerate(operations):
+        for operation in operations:
             cells: list[Cell | None] = []
             for check in checks:
                 match = next((r for r in results if r.operation == operation and r.check == check), None)
@@ -231,7 +229,7 @@ def _build(run: RunResult) -> dict[str, Any]:
                         anchor=anchor,
                     )
                 )
-            rows.append(Row(vendor, operation, n == 0, len(operations), cells, percent, stats.failing))
+            rows.append(Row(vendor, operation, cells, percent, stats.failing))
 
         details = []
         for result in results:
