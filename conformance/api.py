@@ -236,6 +236,7 @@ class OperationReport:
     cases: int = 0
     created: int = 0
     coverage: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0  # how long the operation's run took (JUnit's testcase time)
     stopped: StopReason | None = None
     stop_detail: str = ""
     results: list[CheckResult] = field(default_factory=list)
@@ -376,6 +377,7 @@ class Runner:
             cases=outcome.cases,
             created=outcome.created,
             coverage=outcome.coverage,
+            seconds=outcome.seconds,
             stopped=outcome.stopped,
             stop_detail=outcome.stop_detail,
             results=self._judge(outcome.results(vendor, ALL_CHECKS), [vendor], complete=outcome.stopped is None),
@@ -508,6 +510,7 @@ class Runner:
             vendor.cases = sum(rep.cases for _, rep in mine)
             vendor.created_resources = sum(rep.created for _, rep in mine)
             vendor.coverage = {label: rep.coverage for label, rep in mine if rep.coverage}
+            vendor.operation_seconds = {label: rep.seconds for label, rep in mine}
         # Entries naming no check of the run (a typo): stale, unless the run ended early and cannot tell.
         complete = not (interrupted or budget_exhausted)
         orphans = self._judge([], [v.vendor for v in ordered], complete=True) if complete else []

@@ -305,6 +305,7 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
                     failure.accepted_link = entry.link
                     if entry.unreviewed:
                         _add_note(result, f"accepted by an unreviewed baseline entry ({entry.describe()})")
+                    failure.accepted_expires = entry.expires.isoformat() if entry.expires else None
 
     for result in out.results:
         for note in refused.get(id(result), []):

@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("old_report")
     compare.add_argument("new_report")
     compare.add_argument("--format", default="text", choices=["text", "json", "markdown"])
+    publish = sub.add_parser("publish", help="add runs to a static conformance site (matrix, history, feeds)")
+    publish.add_argument("run_files", nargs="+", metavar="RUN_JSON", help="conformance.json files to publish")
+    publish.add_argument("--out", required=True, metavar="DIR", help="the site's directory (created, or updated)")
     return parser
 
 
@@ -200,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             text, code = run_compare(args.old_report, args.new_report, args.format)
             return _print(text, code)
+        if args.command == "publish":
+            from conformance.publish import run_publish
+
+            return run_publish(args.run_files, args.out)
     except UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return int(getattr(exc, "exit_code", USAGE_EXIT))

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import shlex
+import time
 import unittest
 import uuid
 import warnings
@@ -141,6 +142,7 @@ class OperationOutcome:
     dry_run: bool = False
     created: int = 0  # 2xx answers to creating requests: resources left on the target
     coverage: dict[str, Any] = field(default_factory=dict)  # per request field: what the sent bodies exercised
+    seconds: float = 0.0  # wall-clock time of the operation's run (for JUnit's testcase time)
 
     @property
     def unreachable(self) -> bool:
@@ -280,6 +282,7 @@ class VendorRunner:
         tallies: dict[str, _CheckTally] = {name: _CheckTally() for name in self.options.checks}
         state: dict[str, Any] = {"cases": 0, "stopped": None, "detail": ""}
         created_before = self.transport.stats.created
+        started = time.monotonic()
         contexts: dict[str | None, CheckContext] = {}
 
         def context(phase: Any) -> CheckContext:
@@ -318,6 +321,7 @@ class VendorRunner:
                 dry_run=self.options.dry_run,
                 created=self.transport.stats.created - created_before,
                 coverage=record.to_dict()["fields"] if record is not None else {},
+                seconds=round(time.monotonic() - started, 3),
             )
 
         self.partial = None

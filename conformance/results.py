@@ -51,6 +51,7 @@ class Failure:
     generation_mode: str | None = None  # positive | negative
     accepted_reason: str | None = None  # set when a baseline or known deviation accepts it
     accepted_link: str | None = None
+    accepted_expires: str | None = None  # ISO date the accepting entry expires on, if it does
     # The failure's identity (see conformance.identity): `id` e.g. "F-7c1e9a2b", from vendor, operation,
     # check and `finding`, e.g. "ST108 200 /components/schemas/ThreadStatus/enum". None in reports
     # written before ids existed.
@@ -93,6 +94,8 @@ class VendorRun:
     # Per operation, per request field: what the run exercised (see conformance.coverage).
     coverage: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     created_resources: int = 0
+    # Per operation: seconds its run took (every check of it judges the same cases in that time).
+    operation_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

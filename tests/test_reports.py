@@ -102,6 +102,7 @@ def sample_run() -> RunResult:
                 }
             },
             created_resources=37,
+            operation_seconds={"POST /v1/threads": 2.5},
         ),
         VendorRun(
             vendor="andibase",
@@ -264,6 +265,7 @@ _DURATIONS = (
     (re.compile(r"\(\d+\.\d+ s\)"), "(<DURATION> s)"),
     (re.compile(r'\btime="[0-9.]+"'), 'time="<DURATION>"'),
     (re.compile(r'"elapsed": [0-9.]+'), '"elapsed": "<DURATION>"'),
+    (re.compile(r'("operation_seconds": \{\n\s*"[^"]+": )[0-9.]+'), r'\g<1>"<DURATION>"'),
 )
 
 
@@ -581,6 +583,56 @@ def test_html_escapes_vendor_text_and_drops_unsafe_links() -> None:
     assert "<img" not in html
 
 
+def test_html_shows_no_empty_message_box() -> None:
+    run = sample_run()
+    find(run, "andibase", "not_a_server_error").failures[0].message = "  \n"
+    html = render(run, "html")
+    assert isinstance(html, str)
+    details = html.split('id="r-andibase--post-v1-threads--not_a_server_error"', 1)[1].split("</details>", 1)[0]
+    assert '<pre class="message">' not in details and "Server error" in details
+
+
+def test_html_groups_accepted_deviations_by_identity() -> None:
+    run = sample_run()
+    result = find(run, "watsonx", "status_code_conformance")
+    result.failures = [copy.deepcopy(result.failures[0]) for _ in range(6)]
+    result.failures[0].accepted_expires = "2027-03-31"
+    html = render(run, "html")
+    assert isinstance(html, str)
+    table = html.split('<table class="accepted">', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 2  # the head and one row for six identical accepted failures
+    assert "<td>6</td>" in table and "<td>2027-03-31</td>" in table
+
+
+def test_html_times_are_for_people() -> None:
+    run = sample_run()
+    run.started_at = "2025-01-15T11:00:00.123456+01:00"
+    run.finished_at = "2025-01-15T10:04:12.5"  # no zone recorded: said so, not guessed
+    html = render(run, "html")
+    assert isinstance(html, str)
+    assert '<time datetime="2025-01-15T11:00:00.123456+01:00">2025-01-15 10:00:00 UTC</time>' in html
+    assert ">2025-01-15 10:04:12 (time zone not recorded)</time>" in html
+    assert ".123456<" not in html
+
+
+def test_html_matrix_has_short_labels_and_full_names() -> None:
+    html = render(sample_run(), "html")
+    assert isinstance(html, str)
+    assert '<th class="check" scope="col" title="response_schema_conformance">' in html
+    assert 'title="response_schema_conformance: failed (2 distinct failures)"' in html
+    # a count is defined once, with its label; cells carry no case counts
+    assert html.count("<dt>Cases sent</dt>") == 1 and " cases<" not in html
+
+
+def test_junit_testcase_time_is_each_checks_share_of_its_operation() -> None:
+    xml = junitparser.JUnitXml.fromstring(render(sample_run(), "junit"))  # type: ignore[arg-type]
+    suites = {suite.name: suite for suite in xml}
+    cases = list(suites["seekrflow"])
+    assert len(cases) == 5 and all(case.time == 0.5 for case in cases)
+    assert suites["seekrflow"].time == 2.5
+    assert all(case.time == 0 for case in suites["andibase"])  # no timing recorded: 0, not a guess
+
+
 # --- write_reports, atomicity, redaction ----------------------------------------------------------------------
 
 
@@ -889,9 +941,11 @@ def test_html_in_headless_chromium(tmp_path: Path, monkeypatch) -> None:
             message = json.loads(entry["message"])["message"]
             if message["method"] == "Network.requestWillBeSent":
                 requested.append(message["params"]["request"]["url"])
-        # chrome:// requests are the browser's own start page; the report must add nothing from a network.
+        # chrome:// and chrome-untrusted:// requests are the browser's own new-tab page; the report must add nothing.
         assert page.as_uri() in requested
-        fetched = [url for url in requested if url.split(":", 1)[0] not in ("file", "data", "chrome")]
+        fetched = [
+            url for url in requested if url.split(":", 1)[0] not in ("file", "data", "chrome", "chrome-untrusted")
+        ]
         assert fetched == [], fetched
     finally:
         driver.quit()
@@ -948,3 +1002,7 @@ def test_a_real_run_validates_everywhere(real_run: Path) -> None:
     xmlschema.XMLSchema(str(HERE / "data" / "junit" / "jenkins-junit.xsd")).validate(str(real_run / "junit.xml"))
     suites = list(junitparser.JUnitXml.fromfile(str(real_run / "junit.xml")))
     assert [suite.name for suite in suites] == ["watsonx"]
+    # testcase time: the operation's measured run time, shared by its checks
+    seconds = data["vendors"][0]["operation_seconds"]["POST /v1/threads"]
+    times = [case.time for case in suites[0]]
+    assert seconds > 0 and all(t > 0 for t in times) and abs(sum(times) - seconds) < 0.01 * len(times)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,16 @@ SYMBOLS = {
     "not_reached": "…",
     "not_judged": "⊘",
 }
+# Short labels for the matrix cells, so that every check fits on a 1,280 px screen; the legend spells them out.
+SHORT_LABELS = {
+    "passed": "pass",
+    "failed": "fail",
+    "stale": "stale",
+    "accepted": "acc",
+    "not_applicable": "n/a",
+    "not_reached": "n/r",
+    "not_judged": "n/j",
+}
 
 
 @dataclass
@@ -54,6 +66,7 @@ class Cell:
 
     outcome: str
     label: str
+    short: str
     symbol: str
     cases: int
     failures: int
@@ -66,8 +79,6 @@ class Row:
 
     vendor: VendorRun
     operation: str
-    first: bool  # first row of its vendor (vendor cells span the vendor's rows)
-    span: int
     cells: list[Cell | None]
     percent: int | None
     failing: int
@@ -91,6 +102,22 @@ class ResultView:
     summary: str
     reasons: list[str]
     failures: list[FailureView] = field(default_factory=list)
+
+
+@dataclass
+class AcceptedGroup:
+    """Accepted failures of one identity (vendor, operation, check, title, reason), listed once with a count."""
+
+    vendor: str
+    operation: str
+    check: str
+    title: str
+    reason: str
+    link: str | None
+    raw_link: str | None
+    expires: str | None
+    anchor: str
+    count: int = 0
 
 
 @dataclass
@@ -185,7 +212,7 @@ def _build(run: RunResult) -> dict[str, Any]:
         operations = operations_of(run, vendor.vendor) or [""]
         stats = vendor_stats(run, vendor.vendor)
         percent = conformance_percent(run, vendor.vendor)
-        for n, operation in enumerate(operations):
+        for operation in operations:
             cells: list[Cell | None] = []
             for check in checks:
                 match = next((r for r in results if r.operation == operation and r.check == check), None)
@@ -197,13 +224,14 @@ def _build(run: RunResult) -> dict[str, Any]:
                     Cell(
                         outcome=match.outcome,
                         label=OUTCOME_LABELS[match.outcome],
+                        short=SHORT_LABELS[match.outcome],
                         symbol=SYMBOLS[match.outcome],
                         cases=match.cases,
                         failures=len(match.failures),
                         anchor=anchor,
                     )
                 )
-            rows.append(Row(vendor, operation, n == 0, len(operations), cells, percent, stats.failing))
+            rows.append(Row(vendor, operation, cells, percent, stats.failing))
 
         details = []
         for result in results:
@@ -230,19 +258,53 @@ def _build(run: RunResult) -> dict[str, Any]:
             )
         views.append(VendorView(vendor, stats.counts, percent, details, _coverage(vendor)))
 
-    accepted = [(d, f) for v in views for d in v.details for f in d.failures if f.failure.accepted_reason]
+    accepted: dict[tuple[str, ...], AcceptedGroup] = {}
+    for v in views:
+        for d in v.details:
+            for f in d.failures:
+                failure = f.failure
+                if not failure.accepted_reason:
+                    continue
+                key = (d.result.vendor, d.result.operation, d.result.check, failure.title, failure.accepted_reason)
+                group = accepted.setdefault(
+                    key,
+                    AcceptedGroup(
+                        vendor=d.result.vendor,
+                        operation=d.result.operation,
+                        check=d.result.check,
+                        title=failure.title,
+                        reason=failure.accepted_reason,
+                        link=f.link,
+                        raw_link=failure.accepted_link,
+                        expires=failure.accepted_expires,
+                        anchor=d.id,
+                    ),
+                )
+                group.count += 1
     stale = [d for v in views for d in v.details if d.result.outcome == "stale"]
     return {
         "run": run,
         "checks": checks,
         "rows": rows,
         "vendors": views,
-        "accepted": accepted,
+        "accepted": list(accepted.values()),
         "stale": stale,
         "outcomes": OUTCOMES,
         "labels": OUTCOME_LABELS,
         "symbols": SYMBOLS,
+        "shorts": SHORT_LABELS,
     }
+
+
+# What an HTML page must not carry even escaped: C0 controls but tab, LF and CR, DEL and C1, and
+# noncharacters (a response body may hold any of them); they are shown as U+FFFD. A lone surrogate is
+# let through: the file writer spells it as an escape (\ud800), which says more than U+FFFD would.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ufdcf\ufdf0-\ufffd\U00010000-\U0010ffff]")
+
+
+def printable(text: str) -> str:
+    """`text` with every character an HTML page or XML 1.0 cannot carry replaced by U+FFFD."""
+    return _UNPRINTABLE.sub("\ufffd", text)
 
 
 def _finalize(value: Any) -> Any:
@@ -252,12 +314,25 @@ def _finalize(value: Any) -> Any:
         return value
     if value is None:
         return ""
-    return redact(str(value))
+    return printable(redact(str(value)))
+
+
+def human_time(value: str | None) -> str:
+    """An ISO 8601 time for people: to the second, in UTC, the zone named ("2025-01-15 10:00:00 UTC")."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S") + " (time zone not recorded)"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -266,6 +341,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["human_time"] = human_time
+    return env
 
 
 def _csp_hash(text: str) -> str:

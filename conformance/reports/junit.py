@@ -68,8 +68,8 @@ def _failure_text(result: CheckResult, seed: int | None) -> str:
     return "\n\n".join(blocks)
 
 
-def _testcase(result: CheckResult, seed: int | None) -> Any:
-    case = jp.TestCase(name=_text(testcase_name(result)), classname=_text(result.vendor))
+def _testcase(result: CheckResult, seed: int | None, seconds: float) -> Any:
+    case = jp.TestCase(name=_text(testcase_name(result)), classname=_text(result.vendor), time=seconds)
     outcome = result.outcome
     if outcome == "failed":
         ids = [f.id for f in result.failures if f.id and not f.accepted_reason]
@@ -93,6 +93,22 @@ def _testcase(result: CheckResult, seed: int | None) -> Any:
         # Accepted failures stay visible: the deviation is known, not gone.
         case.system_out = _text(_failure_text(result, seed))
     return case
+
+
+def _time_shares(vendor: VendorRun, results: list[CheckResult]) -> dict[str, float]:
+    """Per operation, each of its checks' share of the operation's run time.
+
+    All checks of an operation judge the same cases in one run, so each gets an equal share: the
+    testcase times then add up to the time the run really took.
+    """
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.operation] = counts.get(result.operation, 0) + 1
+    return {
+        operation: round(seconds / counts[operation], 3)
+        for operation, seconds in vendor.operation_seconds.items()
+        if counts.get(operation)
+    }
 
 
 def _skip_message(result: CheckResult) -> str:
@@ -136,7 +152,10 @@ def build(run: RunResult) -> Any:
         # Properties first: the XSD wants properties, then testcases, then system-out/err.
         for name, value in _properties(run, vendor):
             suite.add_property(name, _text(value))
-        suite.add_testcases([_testcase(r, run.seed) for r in run.results_for(vendor.vendor)])
+        results = run.results_for(vendor.vendor)
+        shares = _time_shares(vendor, results)
+        suite.add_testcases([_testcase(r, run.seed, shares.get(r.operation, 0.0)) for r in results])
+        suite.time = round(sum(shares.get(r.operation, 0.0) for r in results), 3)
         if run.interrupted or run.budget_exhausted:
             why = "interrupted" if run.interrupted else "budget exhausted"
             # junitparser < 4 does not export SystemErr at the top level; its module has it in every version.
