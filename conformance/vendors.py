@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 import yaml
@@ -23,15 +23,52 @@ FALLBACK_TOKEN_ENV = "CONFORMANCE_TOKEN"
 
 @dataclass(frozen=True)
 class Auth:
-    """How a vendor's token is sent."""
+    """How a vendor's token is sent, or (`kind="none"`, profile `auth = "none"`) that it takes none."""
 
-    security_scheme: str
-    header: str
-    value: str
-    token_env: str
+    security_scheme: str = ""
+    header: str = ""
+    value: str = ""
+    token_env: str = ""
+    kind: Literal["header", "none"] = "header"
+
+    @property
+    def required(self) -> bool:
+        """Whether the vendor authenticates requests at all."""
+        return self.kind != "none"
 
     def header_value(self, token: str) -> str:
         return self.value.replace("{token}", token)
+
+
+NO_AUTH = Auth(kind="none")
+REJECT, RETURN_EXISTING = "reject", "return_existing"
+
+
+@dataclass(frozen=True)
+class ClientId:
+    """A request body field in which the client may choose the new resource's id, and what a repeat gets.
+
+    A repeated id is answered by one of two behaviours: `reject` (the documented `conflict_status`, no
+    resource created) or `return_existing` (a 2xx carrying the resource that already has the id, whose
+    `existing_fields` are those of the first create). `policy_field`, when the vendor has one, lets the
+    request choose the behaviour by value (`policies`); without it (or when it is not sent) `on_conflict`
+    applies.
+    """
+
+    name: str  # the request body field
+    response: str  # the response field that carries the id
+    conflict_status: int = 409
+    on_conflict: str = REJECT
+    policy_field: str | None = None
+    policies: dict[str, str] = field(default_factory=dict)
+    existing_fields: tuple[str, ...] = ()
+
+    def behaviour(self, body: Any) -> str | None:
+        """The behaviour the request `body` asks for on a repeat, or None for a policy value not in `policies`."""
+        if self.policy_field is not None and isinstance(body, dict) and self.policy_field in body:
+            chosen = body[self.policy_field]
+            return self.policies.get(chosen) if isinstance(chosen, str) else None
+        return self.on_conflict
 
 
 @dataclass(frozen=True)
@@ -61,6 +98,7 @@ class Profile:
     timestamp_fields: tuple[str, ...] = ()
     timestamp_skew_seconds: float | None = None
     known_deviations: tuple[Deviation, ...] = ()
+    client_ids: tuple[ClientId, ...] = ()
     mock: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
 
@@ -69,7 +107,9 @@ class Profile:
         return load_spec(self.spec_path)
 
     def token(self, environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
-        """The token from the vendor's own variable, else from CONFORMANCE_TOKEN."""
+        """The token from the vendor's own variable, else from CONFORMANCE_TOKEN; None when it takes none."""
+        if not self.auth.required:
+            return None
         env = os.environ if environ is None else environ
         return env.get(self.auth.token_env) or env.get(FALLBACK_TOKEN_ENV) or None
 
@@ -130,7 +170,7 @@ def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
         key=path.stem,
         display_name=raw["display_name"],
         spec_path=(base / raw["spec"]).resolve(),
-        auth=Auth(**raw["auth"]),
+        auth=NO_AUTH if raw["auth"] == "none" else Auth(**raw["auth"]),
         base_url=raw.get("base_url"),
         path_params=dict(raw.get("path_params", {})),
         echo=dict(raw.get("echo", {})),
@@ -138,8 +178,21 @@ def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
         timestamp_fields=tuple(fields.get("timestamps", ())),
         timestamp_skew_seconds=raw.get("timestamp_skew_seconds"),
         known_deviations=tuple(Deviation(**d) for d in raw.get("known_deviations", ())),
+        client_ids=tuple(_client_id(item) for item in raw.get("client_ids", ())),
         mock=dict(raw.get("mock", {})),
         source=path,
+    )
+
+
+def _client_id(raw: dict[str, Any]) -> ClientId:
+    return ClientId(
+        name=raw["field"],
+        response=raw.get("response", raw["field"]),
+        conflict_status=raw.get("conflict_status", 409),
+        on_conflict=raw.get("on_conflict", REJECT),
+        policy_field=raw.get("policy_field"),
+        policies=dict(raw.get("policies", {})),
+        existing_fields=tuple(raw.get("existing_fields", (raw.get("response", raw["field"]),))),
     )
 
 
