@@ -162,8 +162,8 @@ def load_profile(path: Path, fixtures_dir: Path | None = None) -> Profile:
     iso_expiry_dates(raw.get("known_deviations"))
     errors = sorted(_profile_validator().iter_errors(raw), key=lambda e: list(e.path))
     if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.path) or "(top level)"
+        first = jsonschema.exceptions.best_match(errors[:1])  # into a oneOf (auth): the branch that nearly fits
+        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
         raise UsageError(f"profile {path} is invalid at {where}: {first.message}")
     fields = raw.get("fields", {})
     return Profile(

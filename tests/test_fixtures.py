@@ -39,7 +39,16 @@ def test_every_spec_has_a_profile_and_every_profile_a_spec() -> None:
 @pytest.mark.parametrize("profile", list(known_vendors().values()), ids=lambda p: p.key)
 def test_profile_names_only_what_its_spec_has(profile) -> None:  # type: ignore[no-untyped-def]
     spec = profile.spec
-    assert profile.auth.security_scheme in spec["components"]["securitySchemes"]
+    if profile.auth.required:
+        assert profile.auth.security_scheme in spec["components"]["securitySchemes"]
+    else:  # auth = "none": the spec must not ask for credentials either
+        assert not spec.get("security") and all(
+            not op.get("security") for item in spec["paths"].values() for op in item.values() if isinstance(op, dict)
+        )
+    for rule in profile.client_ids:  # a conflict answer is only "correct" where the spec documents it
+        for item in spec["paths"].values():
+            for op in (op for op in item.values() if isinstance(op, dict) and "responses" in op):
+                assert str(rule.conflict_status) in op["responses"], (profile.key, rule)
     templates = "".join(spec["paths"])
     for name in profile.path_params:
         assert "{" + name + "}" in templates
@@ -99,7 +108,7 @@ def test_a_malformed_profile_is_one_clear_error(tmp_path: Path, text: str, messa
 
 
 def test_unknown_vendor_names_the_known_ones() -> None:
-    with pytest.raises(UsageError, match="unknown vendor 'nope' \\(known: andibase, seekrflow, watsonx\\)"):
+    with pytest.raises(UsageError, match="unknown vendor 'nope' \\(known: andibase, langgraph, seekrflow, watsonx\\)"):
         select_vendors(["nope"])
 
 
