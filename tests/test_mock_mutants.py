@@ -163,9 +163,9 @@ PROBES: dict[str, Callable[[Client], bool]] = {
     "default-not-applied": lambda c: _ok(c, c.post({})) and c.post({}).json()["title"] != "Untitled",
     "leaks-request-headers": _leaks,
     # A second thread under the same id, where the default policy (raise) says 409.
-    "conflict-creates-duplicate": lambda c: _ok(c, _repeat(c, {})) and c.post({"thread_id": THREAD_ID}).json()[
-        "metadata"
-    ] != {"first": 1},
+    "conflict-creates-duplicate": lambda c: (
+        _ok(c, _repeat(c, {})) and c.post({"thread_id": THREAD_ID}).json()["metadata"] != {"first": 1}
+    ),
     # do_nothing answered with a new thread (the repeat's metadata), not the existing one.
     "ignores-do-nothing": lambda c: _repeat(c, {"if_exists": "do_nothing"}).json()["metadata"] == {"second": 2},
 }
