@@ -113,3 +113,38 @@ def test_conflict_mutants_fail_only_the_new_check(tmp_path: Path, mutant: str, t
     assert run.report is not None
     [result] = [r for r in run.report["results"] if r["check"] == "conflict_policy"]
     assert title in {f["title"] for f in result["failures"]}
+
+
+def _upper_case_ids(app: Any) -> Any:
+    """A vendor that answers every thread_id in upper case: the same UUID, another spelling."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        start: dict[str, Any] = {}
+
+        async def rewrite(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body = message.get("body", b"")
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and isinstance(data.get("thread_id"), str):
+                body = json.dumps({**data, "thread_id": data["thread_id"].upper()}).encode()
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await app(scope, receive, rewrite)
+
+    return wrapped
+
+
+def test_a_uuid_in_another_spelling_is_the_same_id(tmp_path: Path) -> None:
+    # RFC 9562: UUIDs are case-insensitive on input; a server may answer in another case than it was sent.
+    with mock_target(["langgraph"], wrap=_upper_case_ids) as target:
+        run = run_suite(tmp_path, "--max-examples", "10", target=target, vendors=["langgraph"], seed=1)
+    assert run.returncode == 0, run.stdout[-3000:]
+    outcomes = run.outcomes("langgraph")
+    assert outcomes["round_trip"] == outcomes["conflict_policy"] == outcomes["unique_ids"] == "passed"
