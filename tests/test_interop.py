@@ -61,3 +61,17 @@ def test_interop_script_says_in_one_line_that_it_skipped_when_the_server_cannot_
     assert len(lines) == 1 and lines[0].startswith("interop: SKIPPED, the live LangGraph run did not happen:"), lines
     assert "langgraph-cli[inmem]==0.4.40" in lines[0]
     assert "passed" not in proc.stdout.lower()
+
+
+def test_the_bundled_spec_is_the_servers_own_document_reduced(tmp_path: Path) -> None:
+    # The full /openapi.json as langgraph-api 0.16.7 served it is kept beside the script that reduces it.
+    here = ROOT / "fixtures" / "interop" / "langgraph"
+    versions = ["--server-version", "0.16.7", "--cli-version", "0.4.40"]
+    proc = subprocess.run(
+        [sys.executable, str(here / "reduce_spec.py"), str(here / "openapi-0.16.7.full.json"), *versions],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (ROOT / "fixtures" / "specs" / "langgraph-0.16.7" / "openapi.yaml").read_text()
