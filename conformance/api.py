@@ -237,6 +237,7 @@ class OperationReport:
     created: int = 0
     coverage: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0  # how long the operation's run took (JUnit's testcase time)
+    answered_by_mock: bool = False  # thread-conformance's own mock answered: a profile's known deviations do not apply
     stopped: StopReason | None = None
     stop_detail: str = ""
     results: list[CheckResult] = field(default_factory=list)
@@ -329,7 +330,7 @@ class Runner:
         s = self.settings
         if s.target_url is None or s.dry_run:
             return
-        missing = [p for p in s.profiles if not p.token()]
+        missing = [p for p in s.profiles if p.auth.required and not p.token()]
         if missing:
             names = "; ".join(f"{p.key}: set {p.auth.token_env} or {FALLBACK_TOKEN_ENV}" for p in missing)
             raise UsageError(f"no API token in the environment for {names}")
@@ -378,9 +379,15 @@ class Runner:
             created=outcome.created,
             coverage=outcome.coverage,
             seconds=outcome.seconds,
+            answered_by_mock=outcome.answered_by_mock,
             stopped=outcome.stopped,
             stop_detail=outcome.stop_detail,
-            results=self._judge(outcome.results(vendor, ALL_CHECKS), [vendor], complete=outcome.stopped is None),
+            results=self._judge(
+                outcome.results(vendor, ALL_CHECKS),
+                [vendor],
+                complete=outcome.stopped is None,
+                mocked={vendor} if outcome.answered_by_mock else set(),
+            ),
             planned=runner.planned.get(outcome.label, []),
         )
 
@@ -444,15 +451,22 @@ class Runner:
             raise UsageError(f"baseline file {s.baseline} does not exist")
         return entries
 
-    def _judge(self, results: list[CheckResult], vendors: Sequence[str], *, complete: bool) -> list[CheckResult]:
+    def _judge(
+        self, results: list[CheckResult], vendors: Sequence[str], *, complete: bool, mocked: set[str] | None = None
+    ) -> list[CheckResult]:
         """Apply the baseline entries that name these results (or, with no results, the entries that name no
-        check of the run at all): the one place the baseline is applied."""
+        check of the run at all): the one place the baseline is applied.
+
+        A profile's known deviations are its vendor's server's: where `mocked` says our own mock answered
+        (the reference serves the spec; a mutant deviates only as its name says), they do not apply."""
         keys = {r.key for r in results}
+        mocked = mocked or set()
+        usable = [e for e in self.entries if not (e.from_profile and e.vendor in mocked)]
         if results:
-            entries = [e for e in self.entries if e.key in keys]
+            entries = [e for e in usable if e.key in keys]
         else:
             planned = {str(check_id) for check_id in self.plan()}
-            entries = [e for e in self.entries if e.key not in planned and e.vendor in vendors]
+            entries = [e for e in usable if e.key not in planned and e.vendor in vendors]
         if not entries:
             return results
         shell = RunResult(
@@ -493,7 +507,9 @@ class Runner:
                 for c in self.plan()
                 if c not in known
             ]
-            results += self._judge(missing, sorted({r.vendor for r in missing}), complete=False) if missing else []
+            mocked = {rep.vendor.vendor for rep in reports if rep.answered_by_mock}
+            missing_vendors = sorted({r.vendor for r in missing})
+            results += self._judge(missing, missing_vendors, complete=False, mocked=mocked) if missing else []
         vendors: dict[str, VendorRun] = {}
         for report in reports:
             vendors.setdefault(report.vendor.vendor, report.vendor)
@@ -513,7 +529,8 @@ class Runner:
             vendor.operation_seconds = {label: rep.seconds for label, rep in mine}
         # Entries naming no check of the run (a typo): stale, unless the run ended early and cannot tell.
         complete = not (interrupted or budget_exhausted)
-        orphans = self._judge([], [v.vendor for v in ordered], complete=True) if complete else []
+        mocked = {rep.vendor.vendor for rep in reports if rep.answered_by_mock}
+        orphans = self._judge([], [v.vendor for v in ordered], complete=True, mocked=mocked) if complete else []
         results = sorted(
             results + orphans,
             key=lambda r: (position.get(r.vendor, len(position)), r.operation, order(r.check)),

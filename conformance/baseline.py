@@ -136,6 +136,11 @@ class Entry:
     def expired(self, today: date) -> bool:
         return self.expires is not None and today >= self.expires
 
+    @property
+    def from_profile(self) -> bool:
+        """A vendor profile's known deviation (not a baseline file's entry)."""
+        return self.source == f"profile {self.vendor}"
+
     def describe(self) -> str:
         if self.legacy:
             what = f"legacy entry by title {self.title!r}" if self.title else "legacy entry for any title"

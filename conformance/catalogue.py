@@ -43,6 +43,7 @@ CATALOGUE: tuple[Check, ...] = (
     Check("timestamps", Kind.SEMANTIC, "timestamps are RFC 3339 and within the allowed clock skew"),
     Check("defaults_applied", Kind.SEMANTIC, "an omitted field with a spec default comes back as that default"),
     Check("unknown_resource", Kind.SEMANTIC, "a path resource that cannot exist gets the documented 404"),
+    Check("conflict_policy", Kind.SEMANTIC, "a repeated client-chosen id gets what the vendor's conflict policy says"),
     Check("request_timeout", Kind.TRANSPORT, "every request is answered within --request-timeout"),
     Check("broken_response", Kind.TRANSPORT, "every response is well-formed HTTP within --max-body-bytes"),
 )

@@ -6,9 +6,11 @@ A check reads what it needs about the vendor (echoed fields, id and timestamp fi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +22,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from conformance import compat
 from conformance.catalogue import SEMANTIC_CHECKS
 from conformance.redact import redact_clipped
-from conformance.vendors import Profile
+from conformance.vendors import REJECT, RETURN_EXISTING, ClientId, Profile
 
 OUR_CHECKS = SEMANTIC_CHECKS  # the catalogue names them; each is a function of this module below
 DEFAULT_SKEW = timedelta(minutes=5)
@@ -33,6 +35,8 @@ class VendorContext:
     profile: Profile
     skew: timedelta = DEFAULT_SKEW
     seen_ids: dict[str, str] = field(default_factory=dict)  # id value -> case id that produced it
+    # Client-choosable ids the target holds, as the first 2xx that carried each: key -> (case id, body).
+    created: dict[str, tuple[str, dict[str, Any] | None]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -162,6 +166,19 @@ def _json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _same_uuid(schema: dict[str, Any] | None, sent: Any, got: Any) -> bool:
+    """Two spellings of one UUID in a `format: uuid` field (RFC 9562: case-insensitive on input, and servers
+    answer in the canonical lower case form)."""
+    if not (isinstance(schema, dict) and schema.get("format") == "uuid" and isinstance(sent, str)):
+        return False
+    if not isinstance(got, str):
+        return False
+    try:
+        return uuid.UUID(sent) == uuid.UUID(got)
+    except ValueError:
+        return False
+
+
 def _valid(value: Any, schema: dict[str, Any]) -> bool:
     return jsonschema.Draft202012Validator(schema).is_valid(value)
 
@@ -178,6 +195,8 @@ def round_trip(ctx: Any, response: Any, case: Any) -> bool | None:
     body = _success_body(case, response)
     if vendor is None or body is None or not vendor.profile.echo or _negative(case):
         return True
+    if answered_with_existing(case, response):
+        return True  # the answer is the resource an earlier request created: conflict_policy judges it
     mismatches = []
     compared = 0
     for field_name, location in vendor.profile.echo.items():
@@ -188,7 +207,7 @@ def round_trip(ctx: Any, response: Any, case: Any) -> bool | None:
         if prop is not None and not _valid(sent, prop):
             continue  # not representable in the response field: the value only has to validate
         compared += 1
-        if not _json_equal(sent, body[field_name]):
+        if not _json_equal(sent, body[field_name]) and not _same_uuid(prop, sent, body[field_name]):
             mismatches.append((field_name, f"`{field_name}`: sent {_short(sent)}, got back {_short(body[field_name])}"))
     if mismatches:
         raise _fail_each(
@@ -209,8 +228,8 @@ def unique_ids(ctx: Any, response: Any, case: Any) -> bool | None:
     judged = False
     for name in vendor.profile.id_fields:
         value = body.get(name)
-        if not isinstance(value, str | int):
-            continue
+        if not isinstance(value, str | int) or _client_chosen(vendor, case, name, value):
+            continue  # a client-chosen id repeats when the client repeats it: conflict_policy's business
         judged = True
         key = f"{name}={value!r}"
         with vendor.lock:
@@ -286,6 +305,8 @@ def defaults_applied(ctx: Any, response: Any, case: Any) -> bool | None:
     body = _success_body(case, response)
     if vendor is None or body is None or not vendor.profile.echo or _negative(case):
         return True
+    if answered_with_existing(case, response):
+        return True  # the answer is the resource an earlier request created: conflict_policy judges it
     request_schema = _request_schema(case)
     props = request_schema.get("properties", {}) if isinstance(request_schema, dict) else {}
     problems = []
@@ -359,4 +380,190 @@ def unknown_resource(ctx: Any, response: Any, case: Any) -> bool | None:
         errors = list(jsonschema.Draft202012Validator(body_schema).iter_errors(body))
         if errors:
             raise _fail(case, "Unknown resource 404 body does not match its schema", errors[0].message, "body")
+    return None
+
+
+# -- client-chosen ids ------------------------------------------------------------------------
+
+
+def _id_key(case: Any, rule: ClientId, value: Any) -> str | None:
+    """The identity of an id value: a `format: uuid` field's value by its UUID (RFC 9562: case-insensitive)."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    request = _request_schema(case)
+    props = request.get("properties", {}) if isinstance(request, dict) else {}
+    prop = _resolve(props.get(rule.name, {}), case.operation.schema.raw_schema)
+    if isinstance(value, str) and isinstance(prop, dict) and prop.get("format") == "uuid":
+        with contextlib.suppress(ValueError):
+            value = str(uuid.UUID(value))
+    return f"{rule.response}={value!r}"
+
+
+def observe(case: Any, response: Any) -> None:
+    """Remember the resource a 2xx carries under each client-choosable id field (called for every response).
+
+    A 2xx whose body does not carry the id (e.g. a created-with-problems message) still means the target
+    now holds the id the request chose: it is remembered without a body to compare a later answer with.
+    """
+    vendor = context_for(case)
+    if vendor is None or not 200 <= response.status_code < 300:
+        return
+    body = _success_body(case, response)
+    sent = case.body if isinstance(case.body, dict) else {}
+    for rule in vendor.profile.client_ids:
+        key = _id_key(case, rule, body.get(rule.response)) if body is not None else None
+        kept = body
+        if key is None and rule.name in sent:
+            key, kept = _id_key(case, rule, sent[rule.name]), None
+        if key is not None:
+            with vendor.lock:
+                vendor.created.setdefault(key, (case.id, kept))
+
+
+def _repeat(vendor: VendorContext, case: Any, rule: ClientId) -> tuple[Any, dict[str, Any] | None] | None:
+    """(id, first body) when the case sends, in `rule`'s field, an id an earlier request of the run created."""
+    sent = case.body
+    if not isinstance(sent, dict) or rule.name not in sent:
+        return None
+    key = _id_key(case, rule, sent[rule.name])
+    with vendor.lock:
+        entry = vendor.created.get(key) if key is not None else None
+    if entry is None or entry[0] == case.id:
+        return None
+    return sent[rule.name], entry[1]
+
+
+def _client_chosen(vendor: VendorContext, case: Any, name: str, value: Any) -> bool:
+    sent = case.body if isinstance(case.body, dict) else {}
+    for rule in vendor.profile.client_ids:
+        if (
+            rule.response == name
+            and rule.name in sent
+            and _id_key(case, rule, sent[rule.name]) == _id_key(case, rule, value)
+        ):
+            return True
+    return False
+
+
+def expected_conflict(case: Any, response: Any) -> bool:
+    """Whether `response` is the vendor's documented conflict answer to an id this run already created,
+    under a policy that rejects repeats: the right answer, not a rejected valid request."""
+    vendor = context_for(case)
+    if vendor is None:
+        return False
+    return any(
+        response.status_code == rule.conflict_status
+        and rule.behaviour(case.body) == REJECT
+        and _repeat(vendor, case, rule) is not None
+        for rule in vendor.profile.client_ids
+    )
+
+
+def answered_with_existing(case: Any, response: Any) -> bool:
+    """Whether a 2xx answers a repeated id under a return-existing policy (so it echoes an earlier request)."""
+    vendor = context_for(case)
+    if vendor is None or not 200 <= response.status_code < 300:
+        return False
+    return any(
+        rule.behaviour(case.body) == RETURN_EXISTING and _repeat(vendor, case, rule) is not None
+        for rule in vendor.profile.client_ids
+    )
+
+
+def _policy(rule: ClientId, case: Any) -> str:
+    sent = case.body if isinstance(case.body, dict) else {}
+    if rule.policy_field is not None and rule.policy_field in sent:
+        return f"`{rule.policy_field}` {_short(sent[rule.policy_field])}"
+    return f"the default policy ({rule.on_conflict})"
+
+
+@schemathesis.check
+def conflict_policy(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A repeated client-chosen id gets what the vendor's policy says: its documented conflict status under
+    reject, the existing resource (a 2xx, no duplicate) under return-existing."""
+    vendor = context_for(case)
+    if vendor is None or not vendor.profile.client_ids or _negative(case):
+        return True
+    status = response.status_code
+    judged = False
+    for rule in vendor.profile.client_ids:
+        repeat = _repeat(vendor, case, rule)
+        behaviour = rule.behaviour(case.body)
+        if repeat is None or behaviour is None:
+            continue
+        value, first = repeat
+        what = f"`{rule.name}` {_short(value)} was created earlier in this run, and under {_policy(rule, case)}"
+        if behaviour == REJECT:
+            if 200 <= status < 300:
+                raise _fail(
+                    case,
+                    "Repeated client-chosen id answered 2xx, not the documented conflict",
+                    f"{what} a repeat is answered {rule.conflict_status} and creates nothing; "
+                    f"the response is {status}, a second resource with the same id",
+                    f"{rule.name}:duplicate",
+                )
+            judged = judged or status == rule.conflict_status
+        elif behaviour == RETURN_EXISTING:
+            if status == rule.conflict_status:
+                raise _fail(
+                    case,
+                    "Repeated client-chosen id rejected although the policy returns the existing resource",
+                    f"{what} the existing resource comes back with a 2xx; the response is {status}",
+                    f"{rule.name}:rejected",
+                )
+            body = _success_body(case, response)
+            if body is None or first is None:
+                judged = judged or 200 <= status < 300
+                continue  # no body of the first create to compare with
+            judged = True
+            changed = [
+                f"`{name}`: first {_short(first.get(name))}, now {_short(body.get(name))}"
+                for name in rule.existing_fields
+                if not _json_equal(first.get(name), body.get(name))
+            ]
+            if changed:
+                raise _fail(
+                    case,
+                    "Repeated client-chosen id did not return the existing resource",
+                    f"{what} the existing resource comes back unchanged; it did not:\n" + "\n".join(changed),
+                    f"{rule.name}:changed",
+                )
+    return None if judged else True
+
+
+def conflict_probe_bodies(case: Any, profile: Profile, seed: int) -> list[dict[str, Any]]:
+    """Request bodies that exercise each client-chosen id's conflict rules, derived from `seed`: a create
+    with a fresh id, its repeat without a policy, then one repeat per policy value. Each body also carries
+    fresh values in the echoed fields the existing resource keeps, so a resource created anew shows."""
+    raw = case.operation.schema.raw_schema
+    request = _resolve(_request_schema(case), raw)
+    props = request.get("properties", {}) if isinstance(request, dict) else {}
+    bodies: list[dict[str, Any]] = []
+    for index, rule in enumerate(profile.client_ids):
+        prop = props.get(rule.name, {})
+        digest = uuid.uuid5(uuid.NAMESPACE_URL, f"thread-conformance:{seed}:{index}:{rule.name}")
+        value: Any = str(digest)
+        if not (isinstance(prop, dict) and _valid(value, prop)):
+            value = f"conformance-{digest.hex[:12]}"
+        policies: list[dict[str, Any]] = [{}, {}]
+        if rule.policy_field is not None:
+            policies += [{rule.policy_field: name} for name in rule.policies]
+        for attempt, policy in enumerate(policies):
+            body: dict[str, Any] = {rule.name: value, **policy}
+            for response_field in rule.existing_fields:
+                location = profile.echo.get(response_field, "")
+                where, _, name = location.partition(".")
+                if where == "body" and name != rule.name and name in props:
+                    probe = _probe_value(props[name], attempt, seed)
+                    if probe is not None:
+                        body[name] = probe
+            bodies.append(body)
+    return bodies
+
+
+def _probe_value(schema: Any, attempt: int, seed: int) -> Any:
+    """A value valid under `schema` that differs per attempt, or None."""
+    for candidate in ({"conformance_probe": f"{seed}-{attempt}"}, f"conformance-probe-{seed}-{attempt}", attempt):
+        if isinstance(schema, dict) and _valid(candidate, schema):
+            return candidate
     return None

@@ -68,6 +68,20 @@ def _parser() -> argparse.ArgumentParser:
         help="follow $refs to files under each spec's own directory (never remote or file: refs)",
     )
 
+    vendor = sub.add_parser("vendor", help="vendor data: `vendor init` writes a starter profile from a spec")
+    vendor_sub = vendor.add_subparsers(dest="vendor_command", required=True, metavar="ACTION")
+    init = vendor_sub.add_parser("init", help="write a starter profile from an OpenAPI 3.x spec, guesses marked")
+    init.add_argument("--spec", required=True, help="the vendor's OpenAPI 3.x document (YAML or JSON)")
+    init.add_argument("--key", required=True, help="the vendor key (the profile's file name)")
+    init.add_argument(
+        "--vendors-dir",
+        default=None,
+        help="the vendors directory the spec lies in (DIR/specs/...; default $CONFORMANCE_VENDORS_DIR, else the "
+        "spec's own DIR)",
+    )
+    init.add_argument("--output", default=None, help="where to write (default DIR/profiles/KEY.toml; '-' stdout)")
+    init.add_argument("--force", action="store_true", help="replace an existing profile")
+
     compare = sub.add_parser("compare", help="regressions between two conformance.json reports")
     compare.add_argument("old_report")
     compare.add_argument("new_report")
@@ -198,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             text, code = run_diff(args.old_spec, args.new_spec, args.format, allow_local_refs=args.allow_local_refs)
             return _print(text, code)
+        if args.command == "vendor":
+            from conformance.scaffold import run_init
+
+            return run_init(args.spec, args.key, args.output, args.force, args.vendors_dir)
         if args.command == "compare":
             from conformance.compare import run_compare
 

@@ -42,6 +42,7 @@ from conformance import compat
 from conformance.catalogue import ALL_CHECKS, BUILTIN_CHECKS, TRANSPORT_CHECKS
 from conformance.coverage import CoverageRecord
 from conformance.identity import failure_id, finding_key
+from conformance.mock import MOCK_HEADER
 from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
 from conformance.strategies import Mode, coverage_bodies, request_bodies
@@ -143,6 +144,7 @@ class OperationOutcome:
     created: int = 0  # 2xx answers to creating requests: resources left on the target
     coverage: dict[str, Any] = field(default_factory=dict)  # per request field: what the sent bodies exercised
     seconds: float = 0.0  # wall-clock time of the operation's run (for JUnit's testcase time)
+    answered_by_mock: bool = False  # the target is thread-conformance's own mock: a vendor's deviations do not apply
 
     @property
     def unreachable(self) -> bool:
@@ -217,6 +219,7 @@ class VendorRunner:
             profile=profile, skew=timedelta(seconds=skew) if skew else our_checks.DEFAULT_SKEW
         )
         self.partial: OperationOutcome | None = None  # what an interrupted operation had done
+        self.target_is_mock = False  # the target answered as thread-conformance's own mock (MOCK_HEADER)
         self.planned: dict[str, list[str]] = {}  # --dry-run: per operation, the cases that would have been sent
         self.labels: dict[str, str] = {}  # case id -> phase label, for our coverage cases
         self.coverage: dict[str, CoverageRecord] = {}  # per operation: what the sent bodies exercised
@@ -270,7 +273,9 @@ class VendorRunner:
         return [result.ok() for result in self.schema.get_all_operations()]
 
     def authenticated(self, headers: dict[str, str]) -> bool:
-        """Whether a request carried the run's valid credentials."""
+        """Whether a request carried the run's valid credentials (always, for a vendor that takes none)."""
+        if not self.profile.auth.required:
+            return True
         if not self.token:
             return False
         expected = self.profile.auth.header_value(self.token)
@@ -322,6 +327,7 @@ class VendorRunner:
                 created=self.transport.stats.created - created_before,
                 coverage=record.to_dict()["fields"] if record is not None else {},
                 seconds=round(time.monotonic() - started, 3),
+                answered_by_mock=self.target_is_mock,
             )
 
         self.partial = None
@@ -343,6 +349,8 @@ class VendorRunner:
                         self._hypothesis_test(operation, test, mode)()
             if not state["stopped"]:
                 self._probe_unknown_resources(operation, tallies, context, state)
+            if not state["stopped"]:
+                self._probe_conflicts(operation, tallies, context, state)
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: keep what ran (and the threads it created) for the reports, then stop.
             state["stopped"] = StopReason.INTERRUPTED
@@ -483,6 +491,25 @@ class VendorRunner:
                 state["stopped"], state["detail"] = StopReason.UNREACHABLE, str(exc)
                 return
 
+    def _probe_conflicts(
+        self, operation: Any, tallies: dict[str, _CheckTally], context: Any, state: dict[str, Any]
+    ) -> None:
+        """Create with a client-chosen id, then repeat it under each conflict policy (profile `client_ids`)."""
+        if not self.profile.client_ids or self.body_schema(operation) is None:
+            return
+        seed = derive_operation_seed(self.options.seed, operation.label + "::conflicts") or 0
+        base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
+        for index, body in enumerate(our_checks.conflict_probe_bodies(_draw(base, seed), self.profile, seed)):
+            self.labels[(case := _with_body(_draw(base, seed + index), body)).id] = "probe: conflict"
+            try:
+                self._exercise(case, tallies, context, state)
+            except BudgetExhausted as exc:
+                state["stopped"], state["detail"] = StopReason.BUDGET, str(exc)
+                return
+            except TargetUnreachable as exc:
+                state["stopped"], state["detail"] = StopReason.UNREACHABLE, str(exc)
+                return
+
     def _exercise(
         self,
         case: Any,
@@ -530,6 +557,7 @@ class VendorRunner:
         if "request_timeout" in tallies:
             tallies["request_timeout"].cases += 1
         exchange.status = response.status_code
+        self.target_is_mock = self.target_is_mock or MOCK_HEADER in response.headers
         exchange.response_headers = redact_headers(header_dict(response.headers))
         # Redacted before it is cut, so a secret straddling the cut cannot leave its head behind.
         window = response.content[: MAX_BODY_IN_REPORT + 4 * max(map(len, secrets()), default=0)]
@@ -552,12 +580,16 @@ class VendorRunner:
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = self.authenticated(headers)
         enabled = [c for c in _enabled_checks(ctx) if c.__name__ in tallies and (only is None or c.__name__ in only)]
+        our_checks.observe(case, st_response)  # before the checks: what this answer created, for later repeats
         if response.status_code == RATE_LIMITED:
             # Still 429 after the transport's bounded retries: the target's throttling, not a verdict on the case.
             enabled = [c for c in enabled if c.__name__ == "not_a_server_error"]
 
         def on_failure(name: str, collected: set[StFailure], failure: StFailure) -> None:
             collected.add(failure)
+            if name == "positive_data_acceptance" and our_checks.expected_conflict(case, st_response):
+                tallies[name].cases += 1  # the documented answer to an id this run already created
+                return
             if name in AUTH_AWARE_CHECKS and response.status_code in CREDENTIAL_REFUSALS and not authenticated:
                 # Deliberately sent without valid credentials: a 401/403 is the right answer, documented or not.
                 tallies[name].cases += 1

@@ -10,6 +10,7 @@ path resources (`mock.existing`), then the body (media type, JSON, JSON Schema 2
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -32,12 +33,16 @@ from starlette.routing import Route
 
 from conformance.errors import UsageError
 from conformance.mutants import Mutant, get_mutant
-from conformance.vendors import Profile
+from conformance.vendors import REJECT, RETURN_EXISTING, ClientId, Profile
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_MEDIA_TYPE = "application/json"
 MAX_NESTING = 256  # deeper bodies are refused before anything recurses over them
 MAX_MESSAGE = 300  # jsonschema messages quote the instance; a 100 KB body must not come back whole
+# On every reply: the target is this mock (the spec's reference, or a mutant), not the vendor's own server,
+# so the vendor's known deviations do not apply to it.
+MOCK_HEADER = "x-conformance-mock"
+MAX_RESOURCES = 10_000  # resources a long-running mock remembers by client-chosen id; the oldest go first
 
 
 class _Missing:
@@ -104,7 +109,8 @@ class Reply:
         else:
             # ensure_ascii: lone surrogates and astral characters become \u escapes, always valid JSON.
             content = json.dumps(self.body, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
-        return Response(content, status_code=self.status, headers=self.headers, media_type=self.media_type)
+        headers = {**self.headers, MOCK_HEADER: "reference"}
+        return Response(content, status_code=self.status, headers=headers, media_type=self.media_type)
 
 
 @dataclass(frozen=True)
@@ -226,6 +232,8 @@ class VendorMock:
         self._validators: dict[str, jsonschema.Draft202012Validator] = {}
         self.operations = [self._operation(path, method) for path, method in self._spec_operations()]
         self.created = 0
+        # What was created, by client-choosable id (profile `client_ids`): "<field>=<id>" -> the reply body.
+        self.resources: dict[str, Any] = {}
 
     # -- the spec -----------------------------------------------------------------------------
 
@@ -346,7 +354,8 @@ class VendorMock:
     def credentials(self) -> list[tuple[str, str]]:
         """Every (header, value template) that carries a token: the profile's, then `mock.also_accept`."""
         extra = [(item["header"], item["value"]) for item in self.profile.mock.get("also_accept", ())]
-        return [(self.profile.auth.header, self.profile.auth.value), *extra]
+        own = [(self.profile.auth.header, self.profile.auth.value)] if self.profile.auth.required else []
+        return [*own, *extra]
 
     def authenticate(self, headers: Headers) -> str | None:
         """None when a valid credential is present, else the profile's error kind to answer with."""
@@ -430,8 +439,48 @@ class VendorMock:
             return call.path_params.get(name, MISSING)
         return request.get(name, MISSING)
 
+    def resource_key(self, call: Call, rule: ClientId, value: Any) -> str | None:
+        """Identity of an id value; a `format: uuid` request field's by its UUID (case-insensitive)."""
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            return None
+        schema = self.resolve(call.operation.body_pointer)[0] if call.operation.body_pointer else {}
+        prop = (schema.get("properties") or {}).get(rule.name) if isinstance(schema, dict) else None
+        if isinstance(value, str) and isinstance(prop, dict) and prop.get("format") == "uuid":
+            with contextlib.suppress(ValueError):
+                value = str(uuid.UUID(value))
+        return f"{rule.response}={value!r}"
+
+    def existing_resource(self, call: Call) -> tuple[ClientId, Any] | None:
+        """The client-id rule and the resource when the request names, as its own id, one that exists."""
+        sent = call.body if isinstance(call.body, dict) else {}
+        for rule in self.profile.client_ids:
+            key = self.resource_key(call, rule, sent.get(rule.name))
+            if key is not None and key in self.resources:
+                return rule, self.resources[key]
+        return None
+
     def success(self, call: Call) -> Reply:
-        """The documented success reply to a valid request."""
+        """The documented reply to a valid request: its conflict policy's answer to an id that exists, else a create."""
+        found = self.existing_resource(call)
+        if found is not None:
+            rule, resource = found
+            behaviour = rule.behaviour(call.body)
+            if behaviour == RETURN_EXISTING:
+                return Reply(call.operation.success_status, copy.deepcopy(resource))
+            if behaviour == REJECT:
+                template = self.profile.mock.get(
+                    "conflict_error", {"status": rule.conflict_status, "body": {"detail": "$message"}}
+                )
+                value = call.body[rule.name] if isinstance(call.body, dict) else None
+                message = _short(f"{rule.name} {value} already exists")
+                return Reply(
+                    int(template["status"]),
+                    _substitute(template["body"], {"$message": message, "$loc": ["body", rule.name]}),
+                )
+        return self.create(call)
+
+    def create(self, call: Call) -> Reply:
+        """The documented success reply to a valid request that creates a resource."""
         op = call.operation
         if op.success_pointer is None:
             return Reply(op.success_status, raw=b"", media_type=None)
@@ -454,6 +503,13 @@ class VendorMock:
                 if value is not MISSING or name in required:
                     body[name] = None if value is MISSING else value
         self.created += 1
+        for rule in self.profile.client_ids:
+            key = self.resource_key(call, rule, body.get(rule.response)) if isinstance(body, dict) else None
+            if key is not None:
+                self.resources.pop(key, None)
+                self.resources[key] = copy.deepcopy(body)
+                while len(self.resources) > MAX_RESOURCES:
+                    del self.resources[next(iter(self.resources))]
         return Reply(op.success_status, body)
 
     def response_properties(self, operation: Operation) -> dict[str, str]:
@@ -469,7 +525,9 @@ class VendorMock:
         profile = self.profile
         valid = self.validator(pointer).is_valid
         if name in profile.id_fields:
-            return str(uuid.uuid4())
+            # A client-chosen id is the resource's id; else the mock picks one.
+            chosen = [request[r.name] for r in profile.client_ids if r.response == name and r.name in request]
+            return copy.deepcopy(chosen[0]) if chosen and valid(chosen[0]) else str(uuid.uuid4())
         if name in profile.echo:
             value = self.source(call, request, profile.echo[name])
             # A request value the response schema does not allow (e.g. null where the response promises

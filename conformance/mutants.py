@@ -12,7 +12,7 @@ Each mutant is ONE deviation, made of small hooks that the mock calls at fixed p
 
 `vendors` lists the vendor keys the mutant is meant for (it is applied to those only), and
 `expected_checks` the checks that must fail against it: Schemathesis built-ins or ours
-(`round_trip`, `unique_ids`, `timestamps`, `defaults_applied`).
+(`round_trip`, `unique_ids`, `timestamps`, `defaults_applied`, `conflict_policy`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import jsonschema
 
 from conformance import catalogue
 from conformance.errors import UsageError
+from conformance.vendors import REJECT, RETURN_EXISTING
 
 if TYPE_CHECKING:
     from conformance.mock import Call, Problem, Reply
@@ -41,6 +42,23 @@ if TYPE_CHECKING:
 BUILTIN_CHECKS = frozenset(catalogue.BUILTIN_CHECKS)
 OUR_CHECKS = frozenset(catalogue.SEMANTIC_CHECKS)
 KNOWN_CHECKS = frozenset(catalogue.ALL_CHECKS)
+
+
+BUILTIN_CHECKS = frozenset(
+    {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+        "positive_data_acceptance",
+        "missing_required_header",
+        "ignored_auth",
+    }
+)
+OUR_CHECKS = frozenset({"round_trip", "unique_ids", "timestamps", "defaults_applied", "conflict_policy"})
+KNOWN_CHECKS = BUILTIN_CHECKS | OUR_CHECKS
 
 
 @dataclass(frozen=True)
@@ -333,6 +351,18 @@ def _all_of(*changes: Callable[[Call, dict[str, Any]], None]) -> Callable[[Call,
     return change
 
 
+def _create_anew_when(behaviour: str) -> ValidHook:
+    """A repeated client-chosen id whose policy is `behaviour` creates a new resource under the same id."""
+
+    def hook(call: Call) -> Reply | None:
+        found = call.vendor.existing_resource(call)
+        if found is not None and found[0].behaviour(call.body) == behaviour:
+            return call.vendor.create(call)
+        return None
+
+    return hook
+
+
 def _mutants() -> list[Mutant]:
     return [
         # Structural deviations: caught by Schemathesis's built-in checks.
@@ -359,7 +389,7 @@ def _mutants() -> list[Mutant]:
         ),
         Mutant(
             "success-status-swapped",
-            ("seekrflow", "watsonx", "andibase"),
+            ("seekrflow", "watsonx", "andibase", "langgraph"),
             "Success is answered 201 where the spec says 200, and 200 where it says 201.",
             ("status_code_conformance",),
             on_reply=_swap_success_status,
@@ -373,7 +403,7 @@ def _mutants() -> list[Mutant]:
         ),
         Mutant(
             "rejects-nested-object",
-            ("seekrflow", "watsonx"),
+            ("seekrflow", "watsonx", "langgraph"),
             "A valid request whose metadata/context object is not empty is refused with the validation error.",
             ("positive_data_acceptance",),
             on_valid=_reject_nested_object,
@@ -452,14 +482,14 @@ def _mutants() -> list[Mutant]:
         # Semantic deviations: schema-valid answers that only one of our checks can catch.
         Mutant(
             "drops-nested-values",
-            ("seekrflow", "andibase"),
+            ("seekrflow", "andibase", "langgraph"),
             "Nested objects and lists inside echoed metadata are silently dropped.",
             ("round_trip",),
             on_reply=_on_success(_drop_nested_values),
         ),
         Mutant(
             "truncates-floats",
-            ("seekrflow", "andibase"),
+            ("seekrflow", "andibase", "langgraph"),
             "Floats inside echoed metadata come back truncated to integers.",
             ("round_trip",),
             on_reply=_on_success(_truncate_floats),
@@ -487,7 +517,7 @@ def _mutants() -> list[Mutant]:
         ),
         Mutant(
             "timestamps-hour-ahead",
-            ("seekrflow", "andibase"),
+            ("seekrflow", "andibase", "langgraph"),
             "Timestamps are one hour in the future (a time zone applied twice).",
             ("timestamps",),
             on_reply=_on_success(_shift_timestamps(_hour_ahead)),
@@ -505,6 +535,20 @@ def _mutants() -> list[Mutant]:
             'An omitted title comes back as "", not as the spec\'s default "Untitled".',
             ("defaults_applied",),
             on_reply=_on_success(_default_not_applied),
+        ),
+        Mutant(
+            "conflict-creates-duplicate",
+            ("langgraph",),
+            "A repeated thread_id under if_exists raise (the default) is answered 200 with a second thread, not 409.",
+            ("conflict_policy",),
+            on_valid=_create_anew_when(REJECT),
+        ),
+        Mutant(
+            "ignores-do-nothing",
+            ("langgraph",),
+            "A repeated thread_id under if_exists do_nothing is answered with a new thread, not the existing one.",
+            ("conflict_policy",),
+            on_valid=_create_anew_when(RETURN_EXISTING),
         ),
         # Leaky: echoes every request header, the credential included, into its body.
         Mutant(

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
@@ -33,15 +33,52 @@ def bundled_dir() -> Path:
 
 @dataclass(frozen=True)
 class Auth:
-    """How a vendor's token is sent."""
+    """How a vendor's token is sent, or (`kind="none"`, profile `auth = "none"`) that it takes none."""
 
-    security_scheme: str
-    header: str
-    value: str
-    token_env: str
+    security_scheme: str = ""
+    header: str = ""
+    value: str = ""
+    token_env: str = ""
+    kind: Literal["header", "none"] = "header"
+
+    @property
+    def required(self) -> bool:
+        """Whether the vendor authenticates requests at all."""
+        return self.kind != "none"
 
     def header_value(self, token: str) -> str:
         return self.value.replace("{token}", token)
+
+
+NO_AUTH = Auth(kind="none")
+REJECT, RETURN_EXISTING = "reject", "return_existing"
+
+
+@dataclass(frozen=True)
+class ClientId:
+    """A request body field in which the client may choose the new resource's id, and what a repeat gets.
+
+    A repeated id is answered by one of two behaviours: `reject` (the documented `conflict_status`, no
+    resource created) or `return_existing` (a 2xx carrying the resource that already has the id, whose
+    `existing_fields` are those of the first create). `policy_field`, when the vendor has one, lets the
+    request choose the behaviour by value (`policies`); without it (or when it is not sent) `on_conflict`
+    applies.
+    """
+
+    name: str  # the request body field
+    response: str  # the response field that carries the id
+    conflict_status: int = 409
+    on_conflict: str = REJECT
+    policy_field: str | None = None
+    policies: dict[str, str] = field(default_factory=dict)
+    existing_fields: tuple[str, ...] = ()
+
+    def behaviour(self, body: Any) -> str | None:
+        """The behaviour the request `body` asks for on a repeat, or None for a policy value not in `policies`."""
+        if self.policy_field is not None and isinstance(body, dict) and self.policy_field in body:
+            chosen = body[self.policy_field]
+            return self.policies.get(chosen) if isinstance(chosen, str) else None
+        return self.on_conflict
 
 
 @dataclass(frozen=True)
@@ -72,6 +109,7 @@ class Profile:
     timestamp_fields: tuple[str, ...] = ()
     timestamp_skew_seconds: float | None = None
     known_deviations: tuple[Deviation, ...] = ()
+    client_ids: tuple[ClientId, ...] = ()
     mock: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
     origin: str = BUNDLED  # "bundled", or the --vendors-dir the profile came from
@@ -81,7 +119,9 @@ class Profile:
         return load_spec(self.spec_path)
 
     def token(self, environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
-        """The token from the vendor's own variable, else from CONFORMANCE_TOKEN."""
+        """The token from the vendor's own variable, else from CONFORMANCE_TOKEN; None when it takes none."""
+        if not self.auth.required:
+            return None
         env = os.environ if environ is None else environ
         return env.get(self.auth.token_env) or env.get(FALLBACK_TOKEN_ENV) or None
 
@@ -126,8 +166,8 @@ def load_profile(path: Path, vendors_dir: Path | None = None, *, origin: str = B
     iso_expiry_dates(raw.get("known_deviations"))
     errors = sorted(_profile_validator().iter_errors(raw), key=lambda e: list(e.path))
     if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.path) or "(top level)"
+        first = jsonschema.exceptions.best_match(errors[:1])  # into a oneOf (auth): the branch that nearly fits
+        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
         raise UsageError(f"profile {path} is invalid at {where}: {first.message}")
     fields = raw.get("fields", {})
     spec_path = (base / raw["spec"]).resolve()
@@ -137,7 +177,7 @@ def load_profile(path: Path, vendors_dir: Path | None = None, *, origin: str = B
         key=path.stem,
         display_name=raw["display_name"],
         spec_path=spec_path,
-        auth=Auth(**raw["auth"]),
+        auth=NO_AUTH if raw["auth"] == "none" else Auth(**raw["auth"]),
         base_url=raw.get("base_url"),
         path_params=dict(raw.get("path_params", {})),
         echo=dict(raw.get("echo", {})),
@@ -145,9 +185,22 @@ def load_profile(path: Path, vendors_dir: Path | None = None, *, origin: str = B
         timestamp_fields=tuple(fields.get("timestamps", ())),
         timestamp_skew_seconds=raw.get("timestamp_skew_seconds"),
         known_deviations=tuple(Deviation(**d) for d in raw.get("known_deviations", ())),
+        client_ids=tuple(_client_id(item) for item in raw.get("client_ids", ())),
         mock=dict(raw.get("mock", {})),
         source=path,
         origin=origin,
+    )
+
+
+def _client_id(raw: dict[str, Any]) -> ClientId:
+    return ClientId(
+        name=raw["field"],
+        response=raw.get("response", raw["field"]),
+        conflict_status=raw.get("conflict_status", 409),
+        on_conflict=raw.get("on_conflict", REJECT),
+        policy_field=raw.get("policy_field"),
+        policies=dict(raw.get("policies", {})),
+        existing_fields=tuple(raw.get("existing_fields", (raw.get("response", raw["field"]),))),
     )
 
 

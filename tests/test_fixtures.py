@@ -48,7 +48,16 @@ def test_every_spec_has_a_profile_and_every_profile_a_spec() -> None:
 @pytest.mark.parametrize("profile", list(known_vendors().values()), ids=lambda p: p.key)
 def test_profile_names_only_what_its_spec_has(profile) -> None:  # type: ignore[no-untyped-def]
     spec = profile.spec
-    assert profile.auth.security_scheme in spec["components"]["securitySchemes"]
+    if profile.auth.required:
+        assert profile.auth.security_scheme in spec["components"]["securitySchemes"]
+    else:  # auth = "none": the spec must not ask for credentials either
+        assert not spec.get("security") and all(
+            not op.get("security") for item in spec["paths"].values() for op in item.values() if isinstance(op, dict)
+        )
+    for rule in profile.client_ids:  # a conflict answer is only "correct" where the spec documents it
+        for item in spec["paths"].values():
+            for op in (op for op in item.values() if isinstance(op, dict) and "responses" in op):
+                assert str(rule.conflict_status) in op["responses"], (profile.key, rule)
     templates = "".join(spec["paths"])
     for name in profile.path_params:
         assert "{" + name + "}" in templates
@@ -86,7 +95,7 @@ def test_a_fourth_vendor_is_one_spec_and_one_profile(tmp_path: Path) -> None:
     assert acme.display_name == "Acme" and acme.spec["info"]["title"] == "SeekrFlow API"
     assert acme.origin == str(fixtures)
     # The user's directory adds to the bundled vendors; it does not hide them.
-    assert list(known_vendors(fixtures)) == ["acme", "andibase", "seekrflow", "watsonx"]
+    assert list(known_vendors(fixtures)) == ["acme", "andibase", "langgraph", "seekrflow", "watsonx"]
 
 
 def test_a_vendors_dir_overrides_a_bundled_vendor_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +151,7 @@ def test_a_malformed_profile_is_one_clear_error(tmp_path: Path, text: str, messa
 
 
 def test_unknown_vendor_names_the_known_ones() -> None:
-    with pytest.raises(UsageError, match="unknown vendor 'nope' \\(known: andibase, seekrflow, watsonx\\)"):
+    with pytest.raises(UsageError, match="unknown vendor 'nope' \\(known: andibase, langgraph, seekrflow, watsonx\\)"):
         select_vendors(["nope"])
 
 

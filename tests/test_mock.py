@@ -30,6 +30,7 @@ from conformance.vendors import Profile, known_vendors
 TOKEN = "test-token-0123"
 VENDORS = known_vendors()
 KEYS = list(VENDORS)
+AUTH_KEYS = [key for key in KEYS if VENDORS[key].auth.required]
 UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 RFC3339_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
@@ -74,12 +75,14 @@ class Oracle:
         return re.sub(r"\{([^}]+)\}", lambda m: values[m.group(1)], self.path)
 
     def headers(self, token: str = TOKEN) -> dict[str, str]:
+        if not self.profile.auth.required:
+            return {}
         return {self.profile.auth.header: self.profile.auth.header_value(token)}
 
 
 ORACLES = {key: Oracle(profile) for key, profile in VENDORS.items()}
 # The request field of each vendor that takes a free-form object, and the response field that returns it.
-OBJECT_FIELD = {"seekrflow": "meta_data", "watsonx": "context", "andibase": "metadata"}
+OBJECT_FIELD = {"seekrflow": "meta_data", "watsonx": "context", "andibase": "metadata", "langgraph": "metadata"}
 
 VALID: dict[str, list[Any]] = {
     "seekrflow": [
@@ -99,6 +102,12 @@ VALID: dict[str, list[Any]] = {
         {},
         {"title": None, "status": "closed", "externalId": None, "metadata": None},
         {"title": "", "status": "archived", "externalId": "", "metadata": {"n": [1, {"m": 2}]}},
+    ],
+    "langgraph": [
+        {},
+        {"metadata": {"a": [1, {"b": None}]}, "if_exists": "do_nothing"},
+        {"thread_id": UUID, "metadata": {}, "ttl": {"strategy": "delete", "ttl": 1.5}},
+        {"supersteps": [], "unknown": 1},
     ],
 }
 INVALID: dict[str, list[Any]] = {
@@ -120,6 +129,16 @@ INVALID: dict[str, list[Any]] = {
         {"externalId": 5},
         [],
         None,
+    ],
+    "langgraph": [
+        {"thread_id": "nope"},
+        {"thread_id": 5},
+        {"metadata": []},
+        {"metadata": None},
+        {"if_exists": "replace"},
+        {"ttl": {"strategy": "forever"}},
+        {"supersteps": [{}]},
+        [],
     ],
 }
 
@@ -267,7 +286,7 @@ def test_content_type_parameters_are_accepted(apps: dict[str, Any]) -> None:
 # -- authentication and unknown resources --------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("key", AUTH_KEYS)
 def test_auth_is_enforced_first(apps: dict[str, Any], key: str) -> None:
     oracle, profile = ORACLES[key], VENDORS[key]
     expected = profile.mock["auth_error"]
@@ -362,8 +381,8 @@ def test_several_vendors_are_mounted_under_their_keys() -> None:
         response = post(app, oracle, url=f"/{key}{oracle.url()}", json={})
         assert_documented(oracle, response, oracle.success)
         assert post(app, oracle, url=oracle.url(), json={}).status_code == 404  # not at the root
-    assert app.state.created == 3
-    assert app.state.requests == 6
+    assert app.state.created == len(ORACLES)
+    assert app.state.requests == 2 * len(ORACLES)
 
 
 def test_one_vendor_can_be_prefixed_too() -> None:
@@ -402,7 +421,8 @@ def test_real_server_on_loopback(key: str) -> None:
         response = client.post(oracle.url(), json=example, headers=oracle.headers())
         body = assert_documented(oracle, response, oracle.success)
         assert body[OBJECT_FIELD[key]] == example[OBJECT_FIELD[key]]
-        assert client.post(oracle.url(), json={}).status_code == 401
+        # Without credentials: refused where the vendor authenticates, served where it takes none.
+        assert client.post(oracle.url(), json={}).status_code == (401 if VENDORS[key].auth.required else oracle.success)
     with pytest.raises(httpx.ConnectError):
         httpx.post(url + oracle.url(), json={}, timeout=2)
 
@@ -450,3 +470,34 @@ def test_run_mock_prints_urls_and_never_an_environment_token(
     assert "seekrflow at http://127.0.0.1:8000/seekrflow" in out and "mutant same-id" in out
     assert mockcli.run_mock(["watsonx"], "127.0.0.1", 8000, None, []) == 0
     assert "watsonx at http://127.0.0.1:8000;" in capsys.readouterr().out
+
+
+# -- client-chosen ids and conflicts ------------------------------------------------------------
+
+
+def test_client_chosen_id_conflicts_follow_the_policy() -> None:
+    oracle = ORACLES["langgraph"]
+    app = create_app([VENDORS["langgraph"]], tokens=[TOKEN])
+    first = assert_documented(oracle, post(app, oracle, json={"thread_id": UUID, "metadata": {"n": 1}}), 200)
+    assert first["thread_id"] == UUID and first["metadata"] == {"n": 1}
+    # raise (explicit or the default): the documented 409, nothing created
+    for body in ({"thread_id": UUID}, {"thread_id": UUID.upper(), "if_exists": "raise"}):
+        error = assert_documented(oracle, post(app, oracle, json=body), 409)
+        assert UUID.upper() in error["detail"].upper()
+    # do_nothing: the existing thread, unchanged, whatever else the repeat sends
+    again = post(app, oracle, json={"thread_id": UUID, "metadata": {"n": 2}, "if_exists": "do_nothing"})
+    assert assert_documented(oracle, again, 200) == first
+    # a fresh id under do_nothing is simply created; without an id the mock picks a new one
+    other = "6e0d4e3f-b4fd-4dc1-bddf-cd86d708bdcb"
+    created = assert_documented(oracle, post(app, oracle, json={"thread_id": other, "if_exists": "do_nothing"}), 200)
+    assert created["thread_id"] == other
+    assert post(app, oracle, json={}).json()["thread_id"] not in (UUID, other)
+    assert app.state.created == 4  # the three creates and the do_nothing answer; never the 409s
+
+
+def test_no_auth_vendor_is_served_without_credentials() -> None:
+    oracle = ORACLES["langgraph"]
+    app = create_app([VENDORS["langgraph"]], tokens=[TOKEN])
+    assert VENDORS["langgraph"].token({"CONFORMANCE_TOKEN": "t"}) is None
+    for headers in ({}, {"Authorization": "Bearer anything"}):
+        assert_documented(oracle, post(app, oracle, headers=headers, json={}), 200)

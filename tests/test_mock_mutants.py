@@ -25,7 +25,8 @@ from conformance.vendors import Profile, known_vendors
 
 TOKEN = "mutant-token-0123"
 VENDORS = known_vendors()
-OBJECT_FIELD = {"seekrflow": "meta_data", "watsonx": "context", "andibase": "metadata"}
+OBJECT_FIELD = {"seekrflow": "meta_data", "watsonx": "context", "andibase": "metadata", "langgraph": "metadata"}
+THREAD_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
 
 
@@ -69,7 +70,7 @@ class Client:
 
     def post(self, body: Any = None, *, auth: bool = True) -> httpx.Response:
         profile = self.spec.profile
-        headers = {profile.auth.header: profile.auth.header_value(TOKEN)} if auth else {}
+        headers = {profile.auth.header: profile.auth.header_value(TOKEN)} if auth and profile.auth.required else {}
 
         async def go() -> httpx.Response:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://m") as c:
@@ -127,6 +128,12 @@ def _leaks(c: Client) -> bool:
     return TOKEN in response.text and response.status_code == c.spec.success
 
 
+def _repeat(c: Client, policy: dict[str, str]) -> httpx.Response:
+    """Create a thread with a chosen id, then send the same id again under `policy` with other metadata."""
+    assert _ok(c, c.post({"thread_id": THREAD_ID, "metadata": {"first": 1}}))
+    return c.post({"thread_id": THREAD_ID, "metadata": {"second": 2}, **policy})
+
+
 PROBES: dict[str, Callable[[Client], bool]] = {
     "id-not-a-string": lambda c: not isinstance(c.post({}).json()["id"], str) and not c.spec.valid(c.post({})),
     "required-field-missing": lambda c: "lastMessageAt" not in c.post({}).json() and not c.spec.valid(c.post({})),
@@ -158,6 +165,12 @@ PROBES: dict[str, Callable[[Client], bool]] = {
     "status-outside-enum-object-integer": lambda c: (
         (c.post({}).json()["status"], c.post({}).json()["object"]) == ("deleted", 1) and not c.spec.valid(c.post({}))
     ),
+    # A second thread under the same id, where the default policy (raise) says 409.
+    "conflict-creates-duplicate": lambda c: (
+        _ok(c, _repeat(c, {})) and c.post({"thread_id": THREAD_ID}).json()["metadata"] != {"first": 1}
+    ),
+    # do_nothing answered with a new thread (the repeat's metadata), not the existing one.
+    "ignores-do-nothing": lambda c: _repeat(c, {"if_exists": "do_nothing"}).json()["metadata"] == {"second": 2},
 }
 CASES = [(name, key) for name, mutant in MUTANTS.items() for key in mutant.vendors]
 
@@ -183,7 +196,7 @@ def test_mutant_is_otherwise_the_reference(name: str, key: str) -> None:
         "content-type-text-plain",
     }
     response = client.post({}, auth=False)
-    if name != "auth-not-enforced":
+    if name != "auth-not-enforced" and VENDORS[key].auth.required:
         assert response.status_code == 401
     if name not in on_every_success and not name.startswith("crash-on-empty"):
         assert _ok(client, client.post({}))

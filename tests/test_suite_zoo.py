@@ -30,6 +30,7 @@ def test_reference_mocks_pass_on_every_seed(tmp_path: Path, seed: int) -> None:
         "andibase": {"round_trip", "unique_ids", "timestamps", "unknown_resource"},
         "seekrflow": {"round_trip", "unique_ids", "timestamps"},
         "watsonx": {"round_trip", "defaults_applied"},
+        "langgraph": {"round_trip", "unique_ids", "timestamps", "conflict_policy"},
     }
     for vendor, checks in judged.items():
         for check in checks_module.OUR_CHECKS:
