@@ -18,6 +18,7 @@ as a user property.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sys
 import threading
@@ -61,6 +62,19 @@ class State:
     result: RunResult | None = None
     signals: dict[int, Any] = field(default_factory=dict)  # handlers to restore at the end
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """A failing item's text is redacted: a crash of ours (an item's traceback shows function arguments)
+        never prints a secret."""
+        report = yield
+        report.longrepr = redact_repr(report.longrepr)
+        return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
+        """An internal error of ours is printed redacted: the traceback pytest prints shows the frames' arguments."""
+        redact_repr(excrepr)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "setup":
             return
@@ -70,6 +84,22 @@ class State:
 
 
 STATE = pytest.StashKey[State]()
+
+
+def redact_repr(value: Any) -> Any:
+    """`value` (a traceback representation pytest will print: dataclasses of lines, arguments and messages)
+    with every string in it redacted, in place where it is mutable; pytest then prints it as usual."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        value[:] = [redact_repr(item) for item in value]
+        return value
+    if isinstance(value, tuple):
+        return tuple(redact_repr(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for each in dataclasses.fields(value):
+            object.__setattr__(value, each.name, redact_repr(getattr(value, each.name)))
+    return value
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -106,3 +106,43 @@ def test_the_leaky_mutant_really_echoes_the_token(tmp_path: Path) -> None:
             headers={"x-api-key": SECRET},
         )
     assert SECRET in response.text
+
+
+CRASHING_CONFTEST = """
+import os
+
+import pytest
+
+import conformance.api
+
+
+def crash(self, vendor, label):
+    token = os.environ["CONFORMANCE_TOKEN"]  # a frame argument and a message both hold the secret
+    raise RuntimeError(f"a crash of ours while the token {token} was at hand")
+
+
+conformance.api.Runner.operation = crash
+
+
+def pytest_collection_finish(session):
+    if os.environ.get("CRASH_INTERNALLY"):
+        raise RuntimeError("internal: " + os.environ["CONFORMANCE_TOKEN"])
+"""
+
+
+@pytest.mark.parametrize("internal", [False, True], ids=["item-crash", "internal-error"])
+def test_a_crash_of_ours_prints_no_secret(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, internal: bool
+) -> None:
+    pytester.makeconftest(CRASHING_CONFTEST)
+    monkeypatch.setenv("CONFORMANCE_TOKEN", SECRET)
+    if internal:
+        monkeypatch.setenv("CRASH_INTERNALLY", "1")
+    result = pytester.runpytest_subprocess(
+        "--pyargs", "conformance.suite", "--vendor", "seekrflow", "--max-examples", "5", "--seed", "1",
+        "--tb=long", "-p", "no:cacheprovider", f"--report-dir={pytester.path / 'reports'}",
+    )  # fmt: skip
+    output = result.stdout.str() + result.stderr.str()
+    assert "a crash of ours" in output or "internal: " in output  # the crash is shown...
+    assert [name for name, needle in forms(SECRET).items() if needle in output] == []  # ...without the secret
+    assert result.ret != 0
