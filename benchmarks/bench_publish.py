@@ -16,28 +16,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from conformance.catalogue import ALL_CHECKS
 from conformance.publish import publish
 from conformance.reports.json import dumps, render_json
 from conformance.results import CheckResult, Exchange, Failure, RunResult, VendorRun
 
-CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_headers_conformance",
-    "response_schema_conformance",
-    "negative_data_rejection",
-    "positive_data_acceptance",
-    "missing_required_header",
-    "ignored_auth",
-    "round_trip",
-    "unique_ids",
-    "timestamps",
-    "defaults_applied",
-    "unknown_resource",
-    "request_timeout",
-    "broken_response",
-)
+CHECKS = ALL_CHECKS  # the catalogue's checks, in its order
 OPERATION = "POST /v1/threads"
 
 

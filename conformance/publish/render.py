@@ -43,7 +43,7 @@ from conformance.redact import redact
 from conformance.reports._atomic import atomic_write
 from conformance.reports._common import OUTCOME_LABELS
 from conformance.reports.badge import colour
-from conformance.reports.html import SHORT_LABELS, SYMBOLS, printable, render_html
+from conformance.reports.html import SHORT_LABELS, SYMBOLS, page_environment, printable, render_html
 from conformance.results import BLOCKING_OUTCOMES, RunResult
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -302,15 +302,7 @@ def _finalize(value: Any) -> Any:
 
 @cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        finalize=_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = page_environment(TEMPLATES, _finalize)
     env.filters["day"] = lambda value: utc_stamp(value)[:10]
     env.filters["stamp"] = lambda value: utc_stamp(value).replace("T", " ").replace("Z", " UTC")
     return env
