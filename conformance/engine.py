@@ -580,7 +580,10 @@ class VendorRunner:
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = self.authenticated(headers)
         enabled = [c for c in _enabled_checks(ctx) if c.__name__ in tallies and (only is None or c.__name__ in only)]
-        our_checks.observe(case, st_response)  # before the checks: what this answer created, for later repeats
+        try:  # before the checks: what this answer created, for later repeats
+            our_checks.observe(case, st_response)
+        except RecursionError:
+            pass  # a body too deep to read: nothing to remember; the checks report it as not judged
         if response.status_code == RATE_LIMITED:
             # Still 429 after the transport's bounded retries: the target's throttling, not a verdict on the case.
             enabled = [c for c in enabled if c.__name__ == "not_a_server_error"]

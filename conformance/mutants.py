@@ -44,23 +44,6 @@ OUR_CHECKS = frozenset(catalogue.SEMANTIC_CHECKS)
 KNOWN_CHECKS = frozenset(catalogue.ALL_CHECKS)
 
 
-BUILTIN_CHECKS = frozenset(
-    {
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_headers_conformance",
-        "response_schema_conformance",
-        "negative_data_rejection",
-        "positive_data_acceptance",
-        "missing_required_header",
-        "ignored_auth",
-    }
-)
-OUR_CHECKS = frozenset({"round_trip", "unique_ids", "timestamps", "defaults_applied", "conflict_policy"})
-KNOWN_CHECKS = BUILTIN_CHECKS | OUR_CHECKS
-
-
 @dataclass(frozen=True)
 class Mutant:
     """A named deviation of the mock, the vendors it applies to, and the checks that must catch it."""
