@@ -9,6 +9,7 @@ records per check how many cases it judged and each distinct failure (the smalle
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import hashlib
@@ -43,7 +44,7 @@ from conformance.coverage import CoverageRecord
 from conformance.identity import failure_id, finding_key
 from conformance.mock import MOCK_HEADER
 from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
-from conformance.repro import curl_command
+from conformance.repro import curl_command, redacted_bytes
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
 from conformance.strategies import Mode, coverage_bodies, request_bodies
 from conformance.transport import (
@@ -60,6 +61,7 @@ from conformance.transport import (
     route_schema_through,
 )
 from conformance.vendors import Profile
+from conformance.verdicts import confirm
 
 __all__ = ["ALL_CHECKS", "BUILTIN_CHECKS", "TRANSPORT_CHECKS", "CheckId", "StopReason", "VendorRunner"]
 # A request sent on purpose without valid credentials may be refused with these, documented or not.
@@ -118,13 +120,15 @@ class RunOptions:
     checks: tuple[str, ...] = ALL_CHECKS
     dry_run: bool = False
     timestamp_skew: float | None = None  # seconds; None: the profile's, else the default
+    confirm: int = 1  # re-sends of each distinct failure's kept case (conformance.verdicts); 0: none
 
 
 @dataclass
 class _CheckTally:
     cases: int = 0
     failures: dict[str, tuple[tuple[int, int], Failure]] = field(default_factory=dict)  # key -> (rank, failure)
-    not_judged: dict[str, tuple[tuple[int, int], Failure]] = field(default_factory=dict)  # our check raised: not the vendor's
+    # Our check raised: not the vendor's.
+    not_judged: dict[str, tuple[tuple[int, int], Failure]] = field(default_factory=dict)
     cases_kept: dict[str, Any] = field(default_factory=dict)  # finding key -> the case of the kept failure
 
 
@@ -352,6 +356,9 @@ class VendorRunner:
                 self._probe_unknown_resources(operation, tallies, context, state)
             if not state["stopped"]:
                 self._probe_conflicts(operation, tallies, context, state)
+            if not state["stopped"] and self.options.confirm and not self.options.dry_run:
+                # Each distinct failure's kept case, sent again and judged again (conformance.verdicts).
+                confirm(self, tallies, context, self.options.confirm)
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: keep what ran (and the threads it created) for the reports, then stop.
             state["stopped"] = StopReason.INTERRUPTED
@@ -534,7 +541,11 @@ class VendorRunner:
             url=redact(_full_url(url, params)),
             headers=redact_headers(shown),
             body=_reportable_body(case.body, content),
+            authenticated=self.authenticated(headers),
         )
+        if content is not None and isinstance(case.body, bytes | bytearray):  # not a JSON value: its exact bytes
+            exchange.body_base64 = base64.b64encode(redacted_bytes(content)).decode("ascii")
+        state["exchange"] = exchange  # the last exchange, for confirmation and replay (conformance.verdicts)
         curl = self._reproduction(method, _full_url(url, params), headers, content)
         phase = self.labels.get(case.id) or (case.meta.phase.name.value if case.meta is not None else "probe")
         mode = case.meta.generation.mode.value if case.meta is not None else "positive"

@@ -111,6 +111,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how far timestamps may lie from the client clock (default: the profile's, else 300)",
     )
     group.addoption(
+        "--confirm",
+        type=int,
+        default=None,
+        metavar="N",
+        help="send each distinct failure's kept case N more times and label it confirmed or not reproduced "
+        "(default 1; 0: off). Counts against --max-requests and --rate-limit",
+    )
+    group.addoption(
         "--dry-run", action="store_true", help="print the cases as curl commands; send nothing, write no reports"
     )
     parser.addini("conformance_baseline", "default baseline file", default="")
@@ -164,6 +172,7 @@ def _settings(config: pytest.Config) -> Settings:
         insecure=opt("--insecure"),
         timestamp_skew=skew,
         dry_run=opt("--dry-run"),
+        confirm=opt("--confirm"),
         check_report_dir=worker is None,  # workers never write reports
     )
 

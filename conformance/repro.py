@@ -60,7 +60,7 @@ def _plain_word(text: str) -> bool:
     return bool(text) and text.isprintable() and not text.startswith("@")
 
 
-def _redacted_bytes(content: bytes) -> bytes:
+def redacted_bytes(content: bytes) -> bytes:
     """The body with any registered secret removed, byte-exact otherwise (undecodable bytes survive)."""
     text = content.decode("utf-8", "surrogateescape")
     cleaned = redact(text)
@@ -92,7 +92,7 @@ def curl_command(
             parts += ["-H", shlex.quote(redact(f"{name}: {value}"))]
     if content is None:
         return " ".join(parts)
-    body = _redacted_bytes(content)
+    body = redacted_bytes(content)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
