@@ -189,3 +189,24 @@ def test_replay_needs_the_token_of_an_authenticated_request(
     monkeypatch.delenv("CONFORMANCE_TOKEN", raising=False)
     assert main(["replay", str(path), "--failure", failure_id, "--target-url", "http://127.0.0.1:9"]) == 2
     assert "SEEKRFLOW_API_KEY" in capsys.readouterr().err
+
+
+def test_every_report_shows_the_label_and_the_json_round_trips() -> None:
+    from conformance.reports import render
+    from conformance.reports.json import validation_errors
+    from conformance.reports.terminal import terminal_summary
+
+    with target(wrap=FlakyApp) as (url, _):
+        result = _run(url, seed=0)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert not validation_errors(data)
+    again = RunResult.from_dict(data)
+    assert [f.confirmation for f in _failures(again)] == [f.confirmation for f in _failures(result)]
+    labels = {f.label for f in _failures(result)} - {None}
+    assert labels
+    texts = {fmt: str(render(result, fmt)) for fmt in ("html", "junit", "markdown")}
+    texts["terminal"] = "\n".join(terminal_summary(result))
+    for fmt, text in texts.items():
+        for label in labels:
+            assert label in text, (fmt, label)
+    assert "Response to the re-send" in texts["html"] and "Response to the re-send" in texts["junit"]
