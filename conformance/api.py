@@ -85,6 +85,7 @@ class Settings:
     dry_run: bool = False
     timestamp_skew: float | None = None
     confirm: int = DEFAULT_CONFIRM  # re-sends of each distinct failure's kept case; 0: no confirmation
+    skip_checks: tuple[str, ...] = ()  # checks turned off (e.g. error_shape, for spec-only verdicts)
     warnings: list[str] = field(default_factory=list)
 
     def base_url_for(self, profile: Profile) -> str | None:
@@ -138,6 +139,7 @@ def make_settings(
     dry_run: bool = False,
     check_report_dir: bool = True,
     confirm: int | None = None,
+    skip_checks: Iterable[str] = (),
 ) -> Settings:
     """Validate plain options into Settings; any mistake is a UsageError of one line."""
     profiles = select_vendors(list(vendors), vendors_dir)
@@ -157,6 +159,10 @@ def make_settings(
     _positive("--timestamp-skew", timestamp_skew)
     _positive("--max-body-bytes", max_body_bytes, integer=True)
     _positive("--max-requests", max_requests, integer=True)
+    skipped = tuple(dict.fromkeys(n for raw in skip_checks for n in raw.replace(",", " ").split()))
+    for name in skipped:
+        if name not in ALL_CHECKS:
+            raise UsageError(f"--skip-check {name!r}: no such check (known: {', '.join(ALL_CHECKS)})")
     if confirm is not None and (not isinstance(confirm, int) or confirm < 0):
         raise UsageError(f"--confirm must be a whole number of re-sends, 0 or more (got {confirm!r})")
     verify: bool | str = True
@@ -197,6 +203,7 @@ def make_settings(
         dry_run=dry_run,
         timestamp_skew=timestamp_skew,
         confirm=DEFAULT_CONFIRM if confirm is None else confirm,
+        skip_checks=skipped,
         warnings=warnings,
     )
 
@@ -418,6 +425,7 @@ class Runner:
                 dry_run=s.dry_run,
                 timestamp_skew=s.timestamp_skew,
                 confirm=s.confirm,
+                checks=tuple(c for c in ALL_CHECKS if c not in s.skip_checks),
             )
             self._runners[vendor] = VendorRunner(
                 profile, self._base_urls[vendor], self._token(profile), self._transport, options

@@ -73,6 +73,7 @@ PROBES_PER_OPERATION = 3
 MAX_DRY_RUN_BODY = 4000  # bytes of a body --dry-run prints in its curl command
 OUR_POSITIVE_WEIGHT = 2  # in the fuzzing phase's choice between Schemathesis's cases and ours
 CASE_ID_HEADER = "x-schemathesis-testcaseid"
+SKIPPED_NOTE = "turned off (--skip-check / ini conformance_skip_checks)"
 
 
 class StopReason(Enum):
@@ -189,7 +190,9 @@ class OperationOutcome:
                     outcome=outcome,  # type: ignore[arg-type]
                     cases=tally.cases,
                     failures=failures,
-                    note=self._note(outcome),
+                    note=SKIPPED_NOTE
+                    if name not in self.tallies and outcome == "not_applicable"
+                    else self._note(outcome),
                 )
             )
         return out

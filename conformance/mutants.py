@@ -57,7 +57,7 @@ BUILTIN_CHECKS = frozenset(
         "ignored_auth",
     }
 )
-OUR_CHECKS = frozenset({"round_trip", "unique_ids", "timestamps", "defaults_applied", "conflict_policy"})
+OUR_CHECKS = frozenset({"round_trip", "unique_ids", "timestamps", "defaults_applied", "conflict_policy", "error_shape"})
 KNOWN_CHECKS = BUILTIN_CHECKS | OUR_CHECKS
 
 
@@ -232,6 +232,14 @@ def _error_detail_string(call: Call, reply: Reply) -> Reply:
     template = call.profile.mock.get("validation_error", {})
     if reply.status == template.get("status", 422):
         return replace(reply, body={"detail": "Invalid request"})
+    return reply
+
+
+def _error_other_shape(call: Call, reply: Reply) -> Reply:
+    # A framework's own validation answer replaced by a home-made one: a JSON object the spec may well allow.
+    template = call.profile.mock.get("validation_error", {})
+    if reply.status == template.get("status", 422):
+        return replace(reply, body={"message": "Invalid request"})
     return reply
 
 
@@ -433,8 +441,16 @@ def _mutants() -> list[Mutant]:
             "error-detail-string",
             ("seekrflow", "andibase"),
             'Validation errors come back as {"detail": "Invalid request"}, not in the documented error shape.',
-            ("response_schema_conformance",),
+            ("response_schema_conformance", "error_shape"),
             on_reply=_error_detail_string,
+        ),
+        Mutant(
+            "error-body-other-shape",
+            ("seekrflow", "watsonx"),
+            'Validation errors come back as {"message": "Invalid request"}: valid against a spec that leaves the'
+            " error body free, not the shape the vendor's framework sends.",
+            ("error_shape",),
+            on_reply=_error_other_shape,
         ),
         Mutant(
             "auth-not-enforced",

@@ -119,12 +119,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default 1; 0: off). Counts against --max-requests and --rate-limit",
     )
     group.addoption(
+        "--skip-check",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="turn a check off (repeatable), e.g. error_shape for spec-only verdicts; ini conformance_skip_checks",
+    )
+    group.addoption(
         "--dry-run", action="store_true", help="print the cases as curl commands; send nothing, write no reports"
     )
     parser.addini("conformance_baseline", "default baseline file", default="")
     parser.addini("conformance_report_dir", "default report directory", default=DEFAULT_REPORT_DIR)
     parser.addini("conformance_timestamp_skew", "default --timestamp-skew in seconds", default="")
     parser.addini("conformance_vendors_dir", "default --vendors-dir", default="")
+    parser.addini("conformance_skip_checks", "checks turned off (names separated by spaces or commas)", default="")
 
 
 # ---------------------------------------------------------------- is this a conformance run?
@@ -173,6 +181,7 @@ def _settings(config: pytest.Config) -> Settings:
         timestamp_skew=skew,
         dry_run=opt("--dry-run"),
         confirm=opt("--confirm"),
+        skip_checks=[*opt("--skip-check"), str(config.getini("conformance_skip_checks"))],
         check_report_dir=worker is None,  # workers never write reports
     )
 
