@@ -85,6 +85,7 @@ class Settings:
     dry_run: bool = False
     timestamp_skew: float | None = None
     confirm: int = DEFAULT_CONFIRM  # re-sends of each distinct failure's kept case; 0: no confirmation
+    shrink: bool = False  # --shrink: Hypothesis shrinks each failing case (on by default against the embedded mock)
     skip_checks: tuple[str, ...] = ()  # checks turned off (e.g. error_shape, for spec-only verdicts)
     warnings: list[str] = field(default_factory=list)
 
@@ -140,6 +141,7 @@ def make_settings(
     check_report_dir: bool = True,
     confirm: int | None = None,
     skip_checks: Iterable[str] = (),
+    shrink: bool | None = None,
 ) -> Settings:
     """Validate plain options into Settings; any mistake is a UsageError of one line."""
     profiles = select_vendors(list(vendors), vendors_dir)
@@ -204,6 +206,7 @@ def make_settings(
         timestamp_skew=timestamp_skew,
         confirm=DEFAULT_CONFIRM if confirm is None else confirm,
         skip_checks=skipped,
+        shrink=target_url is None if shrink is None else shrink,  # it multiplies traffic: opt-in against a target
         warnings=warnings,
     )
 
@@ -425,6 +428,7 @@ class Runner:
                 dry_run=s.dry_run,
                 timestamp_skew=s.timestamp_skew,
                 confirm=s.confirm,
+                shrink=s.shrink,
                 checks=tuple(c for c in ALL_CHECKS if c not in s.skip_checks),
             )
             self._runners[vendor] = VendorRunner(

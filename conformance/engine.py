@@ -61,7 +61,7 @@ from conformance.transport import (
     route_schema_through,
 )
 from conformance.vendors import Profile
-from conformance.verdicts import confirm
+from conformance.verdicts import confirm, shrink
 
 __all__ = ["ALL_CHECKS", "BUILTIN_CHECKS", "TRANSPORT_CHECKS", "CheckId", "StopReason", "VendorRunner"]
 # A request sent on purpose without valid credentials may be refused with these, documented or not.
@@ -121,6 +121,7 @@ class RunOptions:
     checks: tuple[str, ...] = ALL_CHECKS
     dry_run: bool = False
     timestamp_skew: float | None = None  # seconds; None: the profile's, else the default
+    shrink: bool = False  # --shrink: reduce each failure's case with Hypothesis's shrinker (conformance.verdicts)
     confirm: int = 1  # re-sends of each distinct failure's kept case (conformance.verdicts); 0: none
 
 
@@ -362,6 +363,9 @@ class VendorRunner:
             if not state["stopped"] and self.options.confirm and not self.options.dry_run:
                 # Each distinct failure's kept case, sent again and judged again (conformance.verdicts).
                 confirm(self, tallies, context, self.options.confirm)
+            if not state["stopped"] and self.options.shrink and not self.options.dry_run:
+                # Hypothesis's own shrinker, through a dedicated search per failure (conformance.verdicts).
+                shrink(self, operation, tallies, context)
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: keep what ran (and the threads it created) for the reports, then stop.
             state["stopped"] = StopReason.INTERRUPTED
@@ -405,6 +409,17 @@ class VendorRunner:
 
     def _fuzzing_test(self, operation: Any, test: Callable[[Any], None]) -> Any:
         """The fuzzing phase: Schemathesis's positive and negative cases, and cases carrying our bodies."""
+
+        @self._settings(operation, "fuzzing")
+        @hypothesis.seed(derive_operation_seed(self.options.seed, operation.label))
+        @hypothesis.given(case=self.fuzz_cases(operation))
+        def fuzz(case: Any) -> None:
+            test(case)
+
+        return fuzz
+
+    def fuzz_cases(self, operation: Any) -> Any:
+        """The fuzzing phase's case strategy (also what --shrink searches and shrinks with)."""
         strategies = [self._base_cases(operation, mode) for mode in schemathesis.GenerationMode]
         base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
         weights: tuple[tuple[Mode, int], ...] = (("positive", OUR_POSITIVE_WEIGHT), ("negative", 1))
@@ -415,14 +430,7 @@ class VendorRunner:
                 # Our valid bodies count double: Schemathesis's own leave the free-form fields out or empty
                 # in most cases, and the fields are where vendors break.
                 strategies += [st.builds(_with_body, base, bodies)] * weight
-
-        @self._settings(operation, "fuzzing")
-        @hypothesis.seed(derive_operation_seed(self.options.seed, operation.label))
-        @hypothesis.given(case=st.one_of(strategies))
-        def fuzz(case: Any) -> None:
-            test(case)
-
-        return fuzz
+        return st.one_of(strategies)
 
     def _coverage_cases(self, operation: Any) -> list[Any]:
         """Deterministic cases for every class of our coverage bodies (null, absent, long, unicode, deep, wide...)."""

@@ -119,6 +119,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default 1; 0: off). Counts against --max-requests and --rate-limit",
     )
     group.addoption(
+        "--shrink",
+        action="store_const",
+        const=True,
+        default=None,
+        dest="conformance_shrink",
+        help="shrink each failing case with Hypothesis's shrinker (more requests; default: on against the embedded "
+        "mock, off against --target-url)",
+    )
+    group.addoption("--no-shrink", action="store_const", const=False, dest="conformance_shrink", help="do not shrink")
+    group.addoption(
         "--skip-check",
         action="append",
         default=[],
@@ -181,6 +191,7 @@ def _settings(config: pytest.Config) -> Settings:
         timestamp_skew=skew,
         dry_run=opt("--dry-run"),
         confirm=opt("--confirm"),
+        shrink=opt("conformance_shrink"),
         skip_checks=[*opt("--skip-check"), str(config.getini("conformance_skip_checks"))],
         check_report_dir=worker is None,  # workers never write reports
     )

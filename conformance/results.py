@@ -68,6 +68,12 @@ class Failure:
     # is the last re-send (the first one that did not reproduce, if any).
     confirmation: str | None = None
     confirmation_exchange: Exchange | None = None
+    # --shrink: the smallest request Hypothesis's shrinker found that fails the same way (same id), its curl,
+    # what the search and shrinking cost in requests, and a note when it stopped short (budget) or found nothing.
+    shrunk_exchange: Exchange | None = None
+    shrunk_curl: str | None = None
+    shrink_requests: int | None = None
+    shrink_note: str | None = None
 
     @property
     def label(self) -> str | None:
@@ -156,7 +162,10 @@ class RunResult:
             for f in r.get("failures", []):
                 exchange = Exchange(**f["exchange"]) if f.get("exchange") else None
                 again = Exchange(**f["confirmation_exchange"]) if f.get("confirmation_exchange") else None
-                failures.append(Failure(**{**f, "exchange": exchange, "confirmation_exchange": again}))
+                shrunk = Exchange(**f["shrunk_exchange"]) if f.get("shrunk_exchange") else None
+                failures.append(
+                    Failure(**{**f, "exchange": exchange, "confirmation_exchange": again, "shrunk_exchange": shrunk})
+                )
             results.append(CheckResult(**{**r, "failures": failures}))
         rest = {k: v for k, v in data.items() if k not in ("vendors", "results")}
         return cls(**rest, vendors=vendors, results=results)

@@ -15,6 +15,7 @@ records the same finding key again, i.e. the same failure id (conformance.identi
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -247,3 +248,71 @@ def run_replay(
         return 1
     print(redact(f"{failure_id} no longer reproduces on {target_url} ({answered}); {result.check}: {result.outcome}"))
     return 0
+
+
+# ---------------------------------------------------------------- shrinking
+
+
+class _Reproduced(Exception):
+    """The case failed the check the same way: what the shrink search's test raises, and only that."""
+
+
+def shrink(
+    runner: VendorRunner, operation: Any, tallies: dict[str, _CheckTally], context: Callable[[Any], Any]
+) -> None:
+    """For each distinct failure, a dedicated Hypothesis run of the fuzzing strategy whose test raises only when
+    the same failure id reproduces; Hypothesis finds such a case and shrinks it with its own shrinker. The
+    smallest is reported beside the kept case. Within --max-requests: when the budget runs out, the smallest
+    failing case found so far is kept and the note says so."""
+    for check, tally in tallies.items():
+        for key, (_, failure) in sorted(tally.failures.items()):
+            if tally.cases_kept.get(key) is not None:  # a failure of no case has nothing to shrink
+                _shrink_one(runner, operation, check, key, failure, context)
+
+
+def _shrink_one(
+    runner: VendorRunner, operation: Any, check: str, key: str, failure: Failure, context: Callable[[Any], Any]
+) -> None:
+    import hypothesis
+    from hypothesis.errors import HypothesisException
+
+    found: dict[str, Any] = {"failure": None, "exhausted": False}
+    before = runner.transport.stats.requests
+
+    @hypothesis.settings(
+        max_examples=runner.options.max_examples,
+        database=None,
+        deadline=None,
+        print_blob=False,
+        report_multiple_bugs=False,
+        phases=[hypothesis.Phase.generate, hypothesis.Phase.shrink],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.seed(derive_operation_seed(runner.options.seed, f"{operation.label}::shrink::{check}::{key}"))
+    @hypothesis.given(case=runner.fuzz_cases(operation))
+    def search(case: Any) -> None:
+        if found["exhausted"]:
+            return  # the budget is spent: nothing more is sent, the smallest so far stands
+        try:
+            scratch, _ = _judge_again(runner, case, check, context)
+        except (BudgetExhausted, TargetUnreachable):
+            found["exhausted"] = True
+            return
+        kept = scratch[check].failures.get(key) if check in scratch else None
+        if kept is not None:
+            found["failure"] = kept[1]  # the last reproducing case: Hypothesis's smallest so far
+            raise _Reproduced
+
+    # Found (and shrunk); a flaky final replay (HypothesisException, an exception group) still leaves the
+    # smallest case seen.
+    with contextlib.suppress(_Reproduced, HypothesisException, ExceptionGroup):
+        search()
+    failure.shrink_requests = runner.transport.stats.requests - before
+    smallest: Failure | None = found["failure"]
+    if smallest is not None:
+        failure.shrunk_exchange = smallest.exchange
+        failure.shrunk_curl = smallest.curl
+    if found["exhausted"]:
+        failure.shrink_note = "the request budget ran out while shrinking: the smallest failing case so far"
+    elif smallest is None:
+        failure.shrink_note = f"Hypothesis did not find this failure again in {runner.options.max_examples} examples"

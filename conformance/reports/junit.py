@@ -60,6 +60,11 @@ def _failure_block(index: int, failure: Failure, seed: int | None) -> str:
     if failure.confirmation_exchange is not None:
         lines += ["", "Response to the re-send:", format_response(failure.confirmation_exchange)]
     lines += ["", "Reproduce with:", failure.curl or "(no curl recorded)"]
+    if failure.shrunk_curl or failure.shrink_note:
+        cost = f" ({failure.shrink_requests} requests)" if failure.shrink_requests is not None else ""
+        lines += ["", f"Shrunk{cost}:", failure.shrunk_curl or "(none)"] + (
+            [failure.shrink_note] if failure.shrink_note else []
+        )
     if seed is not None:
         lines += [f"or rerun the suite with --seed {seed}"]
     return "\n".join(lines)
