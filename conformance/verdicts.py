@@ -111,14 +111,34 @@ def _path_parameters(template: str, path: str) -> dict[str, str] | None:
 
 
 def rebuild_case(runner: VendorRunner, operation: Any, recorded: Recorded) -> Any:
-    """The recorded request as a Schemathesis case of the operation: a case drawn in the recorded generation
-    mode (so the checks see that mode), then given the recorded path, query, headers and body."""
+    """The recorded request as a Schemathesis case of the operation: a drawn case given the recorded path,
+    query, headers and body; Schemathesis re-validates what changed, so its metadata says positive or negative
+    as it did in the run (where our negative bodies also ride on positive cases).
+
+    A case is drawn positive, unless the recorded request went without the credential: Schemathesis's negative
+    cases of an operation with security are the ones whose credential is removed on purpose."""
     exchange = recorded.failure.exchange
     assert exchange is not None
-    mode = schemathesis.GenerationMode(recorded.failure.generation_mode or "positive")
+    seed = derive_operation_seed(recorded.seed, operation.label) or 0
+    modes = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+    if runner.profile.auth.required and not exchange.authenticated:
+        modes.reverse()
+    case = None
+    for mode in modes:
+        case = _rebuilt(runner, operation, recorded, mode, seed)
+        sent = case.as_transport_kwargs(base_url=runner.base_url).get("headers") or {}
+        carries = runner.authenticated({str(k): str(v) for k, v in sent.items()})
+        if carries == bool(exchange.authenticated) or not runner.profile.auth.required:
+            return case
+    return case
+
+
+def _rebuilt(runner: VendorRunner, operation: Any, recorded: Recorded, mode: Any, seed: int) -> Any:
     from conformance.engine import _draw
 
-    case = _draw(runner._base_cases(operation, mode), derive_operation_seed(recorded.seed, operation.label) or 0)
+    exchange = recorded.failure.exchange
+    assert exchange is not None
+    case = _draw(runner._base_cases(operation, mode), seed)
     parts = urlsplit(exchange.url)
     prefix = urlsplit(recorded.target_url).path.rstrip("/")
     path = parts.path[len(prefix) :] if parts.path.startswith(prefix) else parts.path
@@ -227,8 +247,11 @@ def run_replay(
     if recorded.failure.exchange is not None and recorded.failure.exchange.authenticated and token is None:
         raise UsageError(f"{vendor}: the failing request was authenticated; set {profile.auth.token_env}")
     transport = HttpxTransport(timeout=settings.request_timeout, verify=settings.verify)
+    # The credential only where the recorded request carried it (a request sent without one is sent without).
+    authenticated = bool(recorded.failure.exchange and recorded.failure.exchange.authenticated)
+    options = RunOptions(seed=recorded.seed, confirm=0)
     try:
-        runner = VendorRunner(profile, target_url, token, transport, RunOptions(seed=recorded.seed, confirm=0))
+        runner = VendorRunner(profile, target_url, token if authenticated else None, transport, options)
         operation = next((op for op in runner.operations() if op.label == recorded.result.operation), None)
         if operation is None:
             raise UsageError(f"{vendor}'s spec has no operation {recorded.result.operation}")

@@ -210,3 +210,62 @@ def test_every_report_shows_the_label_and_the_json_round_trips() -> None:
         for label in labels:
             assert label in text, (fmt, label)
     assert "Response to the re-send" in texts["html"] and "Response to the re-send" in texts["junit"]
+
+
+def test_replay_sends_the_recorded_bytes_and_the_token_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import base64
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from conformance.identity import failure_id
+    from conformance.results import CheckResult, Exchange, Failure, VendorRun
+
+    seen: list[tuple[bytes, dict[str, str]]] = []
+
+    async def endpoint(request: Request) -> Response:
+        seen.append((await request.body(), dict(request.headers)))
+        return Response(b"Internal error", status_code=500, media_type="text/plain")
+
+    body = b"\x00\xff{not json"
+    with running_server(Starlette(routes=[Route("/v1/threads", endpoint, methods=["POST"])])) as url:
+        recorded_at = "http://127.0.0.1:1"
+        exchange = Exchange(
+            method="POST",
+            url=f"{recorded_at}/v1/threads",
+            headers={"User-Agent": "x", "Content-Type": "application/json", "Authorization": "[REDACTED]"},
+            body=body.decode("utf-8", "replace"),
+            status=500,
+            body_base64=base64.b64encode(body).decode(),
+            authenticated=True,
+        )
+        fid = failure_id(VENDOR, "POST /v1/threads", "not_a_server_error", "ST101 500")
+        failure = Failure(
+            check="not_a_server_error",
+            title="Server error",
+            message="",
+            exchange=exchange,
+            curl="",
+            generation_mode="negative",
+            id=fid,
+            finding="ST101 500",
+        )
+        run = RunResult(
+            tool_version="0",
+            schemathesis_version="0",
+            seed=1,
+            started_at="2026-01-01T00:00:00+00:00",
+            vendors=[VendorRun(VENDOR, "SeekrFlow", "", "", recorded_at)],
+            results=[CheckResult(VENDOR, "POST /v1/threads", "not_a_server_error", "failed", 1, [failure])],
+        )
+        path = tmp_path / "conformance.json"
+        path.write_text(json.dumps(run.to_dict()))
+        code = main(["replay", str(path), "--failure", fid, "--target-url", url])
+    out = capsys.readouterr().out
+    assert seen and seen[0][0] == body, seen
+    assert seen[0][1]["authorization"] == f"Bearer {TOKEN}" and seen[0][1]["content-type"] == "application/json"
+    assert code == 1 and f"{fid} reproduces" in out and TOKEN not in out
