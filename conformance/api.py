@@ -45,6 +45,7 @@ from conformance.vendors import FALLBACK_TOKEN_ENV, Profile, select_vendors
 MOCK_TOKEN = "conformance-mock-token"
 DRY_RUN_TOKEN = "conformance-dry-run-token"  # makes the cases carry an auth header that --dry-run then shows as $VAR
 DEFAULT_MAX_EXAMPLES = 100
+DEFAULT_CONFIRM = 1
 DEFAULT_REPORT_DIR = "reports"
 EMBEDDED = "embedded reference mock"
 
@@ -83,6 +84,9 @@ class Settings:
     verify: bool | str = True
     dry_run: bool = False
     timestamp_skew: float | None = None
+    confirm: int = DEFAULT_CONFIRM  # re-sends of each distinct failure's kept case; 0: no confirmation
+    shrink: bool = False  # --shrink: Hypothesis shrinks each failing case (on by default against the embedded mock)
+    skip_checks: tuple[str, ...] = ()  # checks turned off (e.g. error_shape, for spec-only verdicts)
     warnings: list[str] = field(default_factory=list)
 
     def base_url_for(self, profile: Profile) -> str | None:
@@ -135,6 +139,9 @@ def make_settings(
     timestamp_skew: float | None = None,
     dry_run: bool = False,
     check_report_dir: bool = True,
+    confirm: int | None = None,
+    skip_checks: Iterable[str] = (),
+    shrink: bool | None = None,
 ) -> Settings:
     """Validate plain options into Settings; any mistake is a UsageError of one line."""
     profiles = select_vendors(list(vendors), vendors_dir)
@@ -154,6 +161,12 @@ def make_settings(
     _positive("--timestamp-skew", timestamp_skew)
     _positive("--max-body-bytes", max_body_bytes, integer=True)
     _positive("--max-requests", max_requests, integer=True)
+    skipped = tuple(dict.fromkeys(n for raw in skip_checks for n in raw.replace(",", " ").split()))
+    for name in skipped:
+        if name not in ALL_CHECKS:
+            raise UsageError(f"--skip-check {name!r}: no such check (known: {', '.join(ALL_CHECKS)})")
+    if confirm is not None and (not isinstance(confirm, int) or confirm < 0):
+        raise UsageError(f"--confirm must be a whole number of re-sends, 0 or more (got {confirm!r})")
     verify: bool | str = True
     warnings = []
     if ca_bundle:
@@ -191,6 +204,9 @@ def make_settings(
         verify=verify,
         dry_run=dry_run,
         timestamp_skew=timestamp_skew,
+        confirm=DEFAULT_CONFIRM if confirm is None else confirm,
+        skip_checks=skipped,
+        shrink=target_url is None if shrink is None else shrink,  # it multiplies traffic: opt-in against a target
         warnings=warnings,
     )
 
@@ -411,6 +427,9 @@ class Runner:
                 params=s.params,
                 dry_run=s.dry_run,
                 timestamp_skew=s.timestamp_skew,
+                confirm=s.confirm,
+                shrink=s.shrink,
+                checks=tuple(c for c in ALL_CHECKS if c not in s.skip_checks),
             )
             self._runners[vendor] = VendorRunner(
                 profile, self._base_urls[vendor], self._token(profile), self._transport, options

@@ -26,6 +26,9 @@ class Check:
     name: str
     kind: Kind
     summary: str
+    # Stricter than the spec: judges what the vendor's profile knows and the spec does not say. A user who
+    # wants spec-only verdicts turns such checks off (--skip-check / ini conformance_skip_checks).
+    stricter: bool = False
 
 
 CATALOGUE: tuple[Check, ...] = (
@@ -44,6 +47,12 @@ CATALOGUE: tuple[Check, ...] = (
     Check("defaults_applied", Kind.SEMANTIC, "an omitted field with a spec default comes back as that default"),
     Check("unknown_resource", Kind.SEMANTIC, "a path resource that cannot exist gets the documented 404"),
     Check("conflict_policy", Kind.SEMANTIC, "a repeated client-chosen id gets what the vendor's conflict policy says"),
+    Check(
+        "error_shape",
+        Kind.SEMANTIC,
+        "an error answer has the error shape the profile declares (stricter than the spec)",
+        stricter=True,
+    ),
     Check("request_timeout", Kind.TRANSPORT, "every request is answered within --request-timeout"),
     Check("broken_response", Kind.TRANSPORT, "every response is well-formed HTTP within --max-body-bytes"),
 )

@@ -383,6 +383,58 @@ def unknown_resource(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
+# -- the vendor's error shape ----------------------------------------------------------------------
+
+# Placeholders of a profile's error templates (the mock substitutes them): what each stands for.
+_PLACEHOLDERS: dict[str, dict[str, Any]] = {"$loc": {"type": "array"}, "$message": {"type": "string"}}
+
+
+def shape_schema(template: Any) -> dict[str, Any]:
+    """The JSON Schema of the shape of an error template: objects with the template's keys (required,
+    others allowed), arrays whose items have the shape of its first item, and the type of every other
+    value (a literal string such as "value_error" stands for any string)."""
+    if isinstance(template, str):
+        return dict(_PLACEHOLDERS.get(template, {"type": "string"}))
+    if isinstance(template, bool):
+        return {"type": "boolean"}
+    if isinstance(template, int | float):
+        return {"type": "number"}
+    if template is None:
+        return {"type": "null"}
+    if isinstance(template, list):
+        return {"type": "array", "items": shape_schema(template[0])} if template else {"type": "array"}
+    properties = {str(k): shape_schema(v) for k, v in template.items()}
+    return {"type": "object", "required": sorted(properties), "properties": properties}
+
+
+@schemathesis.check
+def error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
+    """An error answer (JSON) at a status the profile declares an error body for has that body's shape.
+    Stricter than the spec, which may leave the error body free (e.g. a schema with no required property)."""
+    vendor = context_for(case)
+    shapes = vendor.profile.error_shapes.get(response.status_code) if vendor is not None else None
+    if not shapes:
+        return True
+    got = response.headers.get("content-type", [""])
+    media = (got[0] if isinstance(got, list) else got).split(";")[0].strip().lower()
+    if not (media == "application/json" or media.endswith("+json")):
+        return True  # not a JSON error: content_type_conformance's business
+    body = _json(response)
+    schema = {"anyOf": [shape_schema(s) for s in shapes]}
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(body))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "(the body)"
+    expected = " or ".join(_short(s, 150) for s in shapes)
+    raise _fail(
+        case,
+        "Error body not in the vendor's declared shape",
+        f"A {response.status_code} answer's body is {_short(body)}; the profile declares {expected}"
+        f" ({where}: {error.message[:200]}). Stricter than the spec: turn off with --skip-check error_shape.",
+        "body",
+    )
+
+
 # -- client-chosen ids ------------------------------------------------------------------------
 
 

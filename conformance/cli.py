@@ -1,4 +1,4 @@
-"""The `conformance` command: run, vendors, mock, mutants, report, diff, compare.
+"""The `conformance` command: run, vendors, mock, mutants, report, diff, compare, replay, publish.
 
 `conformance run` is a thin wrapper over the pytest run `pytest --pyargs conformance.suite`; its
 `--help` lists this tool's options, `--pytest-help` all of pytest's. User mistakes of the other
@@ -86,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("old_report")
     compare.add_argument("new_report")
     compare.add_argument("--format", default="text", choices=["text", "json", "markdown"])
+    replay = sub.add_parser(
+        "replay", help="re-send one recorded failure to a target: exit 1 if it reproduces, 0 if it no longer does"
+    )
+    replay.add_argument("report", metavar="CONFORMANCE_JSON", help="the report the failure is in")
+    replay.add_argument("--failure", required=True, metavar="ID", help="the failure's id, e.g. F-7c1e9a2b")
+    replay.add_argument("--target-url", required=True, help="base URL of the target (token from the environment)")
+    replay.add_argument("--vendors-dir", default=None, metavar="DIR", help="also the vendors of DIR")
+    replay.add_argument("--request-timeout", type=float, default=None, help="seconds for the request")
+    replay.add_argument("--ca-bundle", default=None, help="CA bundle for a private CA")
+    replay.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     publish = sub.add_parser("publish", help="add runs to a static conformance site (matrix, history, feeds)")
     publish.add_argument("run_files", nargs="+", metavar="RUN_JSON", help="conformance.json files to publish")
     publish.add_argument("--out", required=True, metavar="DIR", help="the site's directory (created, or updated)")
@@ -221,6 +231,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             text, code = run_compare(args.old_report, args.new_report, args.format)
             return _print(text, code)
+        if args.command == "replay":
+            from conformance.verdicts import run_replay
+
+            return run_replay(
+                args.report,
+                args.failure,
+                args.target_url,
+                vendors_dir=args.vendors_dir,
+                request_timeout=args.request_timeout,
+                ca_bundle=args.ca_bundle,
+                insecure=args.insecure,
+            )
         if args.command == "publish":
             from conformance.publish import run_publish
 

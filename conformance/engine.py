@@ -9,10 +9,10 @@ records per check how many cases it judged and each distinct failure (the smalle
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import functools
 import hashlib
-import os
-import shlex
 import time
 import unittest
 import uuid
@@ -44,6 +44,7 @@ from conformance.coverage import CoverageRecord
 from conformance.identity import failure_id, finding_key
 from conformance.mock import MOCK_HEADER
 from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
+from conformance.repro import curl_command, redacted_bytes
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
 from conformance.strategies import Mode, coverage_bodies, request_bodies
 from conformance.transport import (
@@ -59,7 +60,8 @@ from conformance.transport import (
     request_from_kwargs,
     route_schema_through,
 )
-from conformance.vendors import FALLBACK_TOKEN_ENV, Profile
+from conformance.vendors import Profile
+from conformance.verdicts import confirm, shrink
 
 __all__ = ["ALL_CHECKS", "BUILTIN_CHECKS", "TRANSPORT_CHECKS", "CheckId", "StopReason", "VendorRunner"]
 # A request sent on purpose without valid credentials may be refused with these, documented or not.
@@ -71,6 +73,7 @@ PROBES_PER_OPERATION = 3
 MAX_DRY_RUN_BODY = 4000  # bytes of a body --dry-run prints in its curl command
 OUR_POSITIVE_WEIGHT = 2  # in the fuzzing phase's choice between Schemathesis's cases and ours
 CASE_ID_HEADER = "x-schemathesis-testcaseid"
+SKIPPED_NOTE = "turned off (--skip-check / ini conformance_skip_checks)"
 
 
 class StopReason(Enum):
@@ -118,13 +121,17 @@ class RunOptions:
     checks: tuple[str, ...] = ALL_CHECKS
     dry_run: bool = False
     timestamp_skew: float | None = None  # seconds; None: the profile's, else the default
+    shrink: bool = False  # --shrink: reduce each failure's case with Hypothesis's shrinker (conformance.verdicts)
+    confirm: int = 1  # re-sends of each distinct failure's kept case (conformance.verdicts); 0: none
 
 
 @dataclass
 class _CheckTally:
     cases: int = 0
-    failures: dict[str, tuple[int, Failure]] = field(default_factory=dict)  # title -> (size, failure)
-    not_judged: dict[str, tuple[int, Failure]] = field(default_factory=dict)  # our check raised: not the vendor's
+    failures: dict[str, tuple[tuple[int, int], Failure]] = field(default_factory=dict)  # key -> (rank, failure)
+    # Our check raised: not the vendor's.
+    not_judged: dict[str, tuple[tuple[int, int], Failure]] = field(default_factory=dict)
+    cases_kept: dict[str, Any] = field(default_factory=dict)  # finding key -> the case of the kept failure
 
 
 class RunStopped(Exception):
@@ -184,7 +191,9 @@ class OperationOutcome:
                     outcome=outcome,  # type: ignore[arg-type]
                     cases=tally.cases,
                     failures=failures,
-                    note=self._note(outcome),
+                    note=SKIPPED_NOTE
+                    if name not in self.tallies and outcome == "not_applicable"
+                    else self._note(outcome),
                 )
             )
         return out
@@ -351,6 +360,12 @@ class VendorRunner:
                 self._probe_unknown_resources(operation, tallies, context, state)
             if not state["stopped"]:
                 self._probe_conflicts(operation, tallies, context, state)
+            if not state["stopped"] and self.options.confirm and not self.options.dry_run:
+                # Each distinct failure's kept case, sent again and judged again (conformance.verdicts).
+                confirm(self, tallies, context, self.options.confirm)
+            if not state["stopped"] and self.options.shrink and not self.options.dry_run:
+                # Hypothesis's own shrinker, through a dedicated search per failure (conformance.verdicts).
+                shrink(self, operation, tallies, context)
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: keep what ran (and the threads it created) for the reports, then stop.
             state["stopped"] = StopReason.INTERRUPTED
@@ -394,6 +409,17 @@ class VendorRunner:
 
     def _fuzzing_test(self, operation: Any, test: Callable[[Any], None]) -> Any:
         """The fuzzing phase: Schemathesis's positive and negative cases, and cases carrying our bodies."""
+
+        @self._settings(operation, "fuzzing")
+        @hypothesis.seed(derive_operation_seed(self.options.seed, operation.label))
+        @hypothesis.given(case=self.fuzz_cases(operation))
+        def fuzz(case: Any) -> None:
+            test(case)
+
+        return fuzz
+
+    def fuzz_cases(self, operation: Any) -> Any:
+        """The fuzzing phase's case strategy (also what --shrink searches and shrinks with)."""
         strategies = [self._base_cases(operation, mode) for mode in schemathesis.GenerationMode]
         base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
         weights: tuple[tuple[Mode, int], ...] = (("positive", OUR_POSITIVE_WEIGHT), ("negative", 1))
@@ -404,14 +430,7 @@ class VendorRunner:
                 # Our valid bodies count double: Schemathesis's own leave the free-form fields out or empty
                 # in most cases, and the fields are where vendors break.
                 strategies += [st.builds(_with_body, base, bodies)] * weight
-
-        @self._settings(operation, "fuzzing")
-        @hypothesis.seed(derive_operation_seed(self.options.seed, operation.label))
-        @hypothesis.given(case=st.one_of(strategies))
-        def fuzz(case: Any) -> None:
-            test(case)
-
-        return fuzz
+        return st.one_of(strategies)
 
     def _coverage_cases(self, operation: Any) -> list[Any]:
         """Deterministic cases for every class of our coverage bodies (null, absent, long, unicode, deep, wide...)."""
@@ -517,8 +536,11 @@ class VendorRunner:
         context: Callable[[Any], CheckContext],
         state: dict[str, Any],
         only: tuple[str, ...] | None = None,
+        resend: bool = False,
     ) -> None:
-        """Send one case and run every enabled check on its response."""
+        """Send one case and run every enabled check on its response. `resend`: the case was sent before
+        (confirmation, replay): its body is not counted again in the coverage record."""
+        keep = functools.partial(self._record, case=case)
         kwargs = case.as_transport_kwargs(base_url=self.base_url)
         method, url, headers, params, content = request_from_kwargs(kwargs)
         state["cases"] += 1
@@ -530,27 +552,30 @@ class VendorRunner:
             url=redact(_full_url(url, params)),
             headers=redact_headers(shown),
             body=_reportable_body(case.body, content),
+            authenticated=self.authenticated(headers),
         )
-        sent = self.transport.sent_headers(method, url, headers=shown, params=params, content=content)
-        curl = redact(_curl(method, _full_url(url, params), redact_headers(sent), content))
+        if content is not None and isinstance(case.body, bytes | bytearray):  # not a JSON value: its exact bytes
+            exchange.body_base64 = base64.b64encode(redacted_bytes(content)).decode("ascii")
+        state["exchange"] = exchange  # the last exchange, for confirmation and replay (conformance.verdicts)
+        curl = self._reproduction(method, _full_url(url, params), headers, content)
         phase = self.labels.get(case.id) or (case.meta.phase.name.value if case.meta is not None else "probe")
         mode = case.meta.generation.mode.value if case.meta is not None else "positive"
         size = len(content or b"") + len(url)
         schema = self.body_schema(case.operation)
-        if schema is not None and content is not None and not _not_set(case.body):
+        if schema is not None and content is not None and not _not_set(case.body) and not resend:
             record = self.coverage.setdefault(case.operation.label, CoverageRecord())
             record.record(case.body, schema, self.profile.spec, body_bytes=len(content))
         if self.options.dry_run:
-            line = self._dry_run_command(method, _full_url(url, params), shown, content)
+            line = curl if content is None or len(content) <= MAX_DRY_RUN_BODY else _too_long(method, url, content)
             self.planned.setdefault(case.operation.label, []).append(f"{line}  # {self.profile.key} [{phase}/{mode}]")
             return
         try:
             response = self.transport.request(method, url, headers=headers, params=params, content=content)
         except RequestTimedOut as exc:
-            self._record(tallies, "request_timeout", str(exc), "Request timed out", exchange, curl, phase, mode, size)
+            keep(tallies, "request_timeout", str(exc), "Request timed out", exchange, curl, phase, mode, size)
             return
         except BrokenResponse as exc:
-            self._record(tallies, "broken_response", str(exc), "Broken response", exchange, curl, phase, mode, size)
+            keep(tallies, "broken_response", str(exc), "Broken response", exchange, curl, phase, mode, size)
             return
         except UnsendableRequest:
             return  # httpx refuses to put this generated request on the wire: nothing to judge the target on
@@ -569,21 +594,21 @@ class VendorRunner:
             cap = response.headers[CAP_HEADER]
             title = "Response body exceeds the read cap"
             message = f"the response body is larger than {cap} bytes (--max-body-bytes); only that much was read"
-            self._record(tallies, "broken_response", message, title, exchange, curl, phase, mode, size)
+            keep(tallies, "broken_response", message, title, exchange, curl, phase, mode, size)
             return
         if "broken_response" in tallies:
             tallies["broken_response"].cases += 1
         if (not_json := non_json_constant(response)) and "response_schema_conformance" in tallies:
             title = "Response body is not JSON (NaN or Infinity)"
-            self._record(tallies, "response_schema_conformance", not_json, title, exchange, curl, phase, mode, size)
+            keep(tallies, "response_schema_conformance", not_json, title, exchange, curl, phase, mode, size)
         st_response = StResponse.from_httpx(response, verify=True)
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = self.authenticated(headers)
         enabled = [c for c in _enabled_checks(ctx) if c.__name__ in tallies and (only is None or c.__name__ in only)]
-        try:  # before the checks: what this answer created, for later repeats
+        # Before the checks: what this answer created, for later repeats. A body too deep to read leaves
+        # nothing to remember (the checks report it as not judged).
+        with contextlib.suppress(RecursionError):
             our_checks.observe(case, st_response)
-        except RecursionError:
-            pass  # a body too deep to read: nothing to remember; the checks report it as not judged
         if response.status_code == RATE_LIMITED:
             # Still 429 after the transport's bounded retries: the target's throttling, not a verdict on the case.
             enabled = [c for c in enabled if c.__name__ == "not_a_server_error"]
@@ -600,7 +625,7 @@ class VendorRunner:
             # The finding's identity (conformance.identity): two schema violations at different places
             # are two failures, though they share a title.
             key = finding_key(failure, response.status_code)
-            self._record(tallies, name, failure.message, failure.title, exchange, curl, phase, mode, size, key=key)
+            keep(tallies, name, failure.message, failure.title, exchange, curl, phase, mode, size, key=key)
 
         def on_success(name: str, _case: Any) -> None:
             tallies[name].cases += 1
@@ -622,28 +647,11 @@ class VendorRunner:
                 title = f"Could not judge: the check raised {type(exc).__name__}"
                 message = redact(str(exc)[:500])
                 args = (message, title, exchange, curl, phase, mode, size)
-                self._record(tallies, check.__name__, *args, not_judged=True)
+                keep(tallies, check.__name__, *args, not_judged=True)
 
-    def _dry_run_command(self, method: str, url: str, headers: dict[str, str], content: bytes | None) -> str:
-        """A runnable curl command for a case --dry-run does not send; the token is the shell variable it
-        comes from (double-quoted so the shell expands it), never its value."""
-        if content is not None and len(content) > MAX_DRY_RUN_BODY:
-            return f"# {method} {redact(url)}: a body of {len(content)} bytes, too long to print"
-        parts = ["curl", "-X", method, shlex.quote(redact(url))]
-        auth = self.profile.auth
-        # The variable the token came from: the vendor's own, else the fallback; the vendor's when neither is set.
-        variable = auth.token_env
-        if not os.environ.get(auth.token_env) and os.environ.get(FALLBACK_TOKEN_ENV):
-            variable = FALLBACK_TOKEN_ENV
-        for name, value in headers.items():
-            if self.token and name.lower() == auth.header.lower() and value == auth.header_value(self.token):
-                template = _double_quoted(f"{name}: {auth.value}").replace("{token}", f"${variable}")
-                parts += ["-H", f'"{template}"']
-            else:
-                parts += ["-H", shlex.quote(redact(f"{name}: {value}"))]
-        if content is not None:
-            parts += ["--data-binary", shlex.quote(redact(content.decode("utf-8", "replace")))]
-        return " ".join(parts)
+    def _reproduction(self, method: str, url: str, headers: dict[str, str], content: bytes | None) -> str:
+        """The runnable curl command of a request (conformance.repro): the token as its variable."""
+        return curl_command(method, url, headers, content, auth=self.profile.auth, token=self.token)
 
     @staticmethod
     def _record(
@@ -659,6 +667,7 @@ class VendorRunner:
         *,
         key: str | None = None,
         not_judged: bool = False,
+        case: Any = None,
     ) -> None:
         """Count a failed case; keep, per distinct failure (`key`, else the title), the smallest case.
         `not_judged`: our check could not judge the case; kept apart, never the vendor's failure."""
@@ -668,8 +677,11 @@ class VendorRunner:
         key = title if key is None else redact(key)
         kept = tally.not_judged if not_judged else tally.failures
         known = kept.get(key)
-        if known is not None and known[0] <= size:
-            return  # keep the smallest case that shows this failure
+        # Keep a positive case over a negative one (a server defect shown on a garbage request looks like
+        # the request's fault), then the smallest.
+        rank = (0 if mode == "positive" else 1, size)
+        if known is not None and known[0] <= rank:
+            return
         failure = Failure(
             check=check,
             title=title,
@@ -680,7 +692,9 @@ class VendorRunner:
             generation_mode=mode,
             finding=key,
         )
-        kept[key] = (size, failure)
+        kept[key] = (rank, failure)
+        if not not_judged:
+            tally.cases_kept[key] = case  # what confirmation (conformance.verdicts) sends again
 
     def vendor_run(self) -> VendorRun:
         info = self.profile.spec.get("info", {})
@@ -737,9 +751,8 @@ def _reportable_body(body: Any, content: bytes | None) -> Any:
     return redact_value(body)
 
 
-def _double_quoted(text: str) -> str:
-    """`text` escaped for the inside of a double-quoted shell word."""
-    return "".join(f"\\{c}" if c in '"\\$`' else c for c in text)
+def _too_long(method: str, url: str, content: bytes) -> str:
+    return f"# {method} {redact(url)}: a body of {len(content)} bytes, too long to print"
 
 
 def _not_set(value: Any) -> bool:
@@ -752,14 +765,3 @@ def _full_url(url: str, params: Any) -> str:
     import httpx
 
     return str(httpx.URL(url, params=params))
-
-
-def _curl(method: str, url: str, headers: dict[str, str], content: bytes | None) -> str:
-    # Built from the request httpx actually sent (after redaction), not from Schemathesis's
-    # requests-based view of the case, so the reproduction matches the wire.
-    parts = ["curl", "-X", method, shlex.quote(url)]
-    for name, value in headers.items():
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
-    if content is not None:
-        parts += ["--data-binary", shlex.quote(content.decode("utf-8", "replace"))]
-    return " ".join(parts)

@@ -218,6 +218,14 @@ def _error_detail_string(call: Call, reply: Reply) -> Reply:
     return reply
 
 
+def _error_other_shape(call: Call, reply: Reply) -> Reply:
+    # A framework's own validation answer replaced by a home-made one: a JSON object the spec may well allow.
+    template = call.profile.mock.get("validation_error", {})
+    if reply.status == template.get("status", 422):
+        return replace(reply, body={"message": "Invalid request"})
+    return reply
+
+
 def _auth_not_enforced(call: Call, failure: str | None) -> str | None:
     return None
 
@@ -416,8 +424,16 @@ def _mutants() -> list[Mutant]:
             "error-detail-string",
             ("seekrflow", "andibase"),
             'Validation errors come back as {"detail": "Invalid request"}, not in the documented error shape.',
-            ("response_schema_conformance",),
+            ("response_schema_conformance", "error_shape"),
             on_reply=_error_detail_string,
+        ),
+        Mutant(
+            "error-body-other-shape",
+            ("seekrflow", "watsonx"),
+            'Validation errors come back as {"message": "Invalid request"}: valid against a spec that leaves the'
+            " error body free, not the shape the vendor's framework sends.",
+            ("error_shape",),
+            on_reply=_error_other_shape,
         ),
         Mutant(
             "auth-not-enforced",

@@ -141,12 +141,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how far timestamps may lie from the client clock (default: the profile's, else 300)",
     )
     group.addoption(
+        "--confirm",
+        type=int,
+        default=None,
+        metavar="N",
+        help="send each distinct failure's kept case N more times and label it confirmed or not reproduced "
+        "(default 1; 0: off). Counts against --max-requests and --rate-limit",
+    )
+    group.addoption(
+        "--shrink",
+        action="store_const",
+        const=True,
+        default=None,
+        dest="conformance_shrink",
+        help="shrink each failing case with Hypothesis's shrinker (more requests; default: on against the embedded "
+        "mock, off against --target-url)",
+    )
+    group.addoption("--no-shrink", action="store_const", const=False, dest="conformance_shrink", help="do not shrink")
+    group.addoption(
+        "--skip-check",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="turn a check off (repeatable), e.g. error_shape for spec-only verdicts; ini conformance_skip_checks",
+    )
+    group.addoption(
         "--dry-run", action="store_true", help="print the cases as curl commands; send nothing, write no reports"
     )
     parser.addini("conformance_baseline", "default baseline file", default="")
     parser.addini("conformance_report_dir", "default report directory", default=DEFAULT_REPORT_DIR)
     parser.addini("conformance_timestamp_skew", "default --timestamp-skew in seconds", default="")
     parser.addini("conformance_vendors_dir", "default --vendors-dir", default="")
+    parser.addini("conformance_skip_checks", "checks turned off (names separated by spaces or commas)", default="")
 
 
 # ---------------------------------------------------------------- is this a conformance run?
@@ -194,6 +220,9 @@ def _settings(config: pytest.Config) -> Settings:
         insecure=opt("--insecure"),
         timestamp_skew=skew,
         dry_run=opt("--dry-run"),
+        confirm=opt("--confirm"),
+        shrink=opt("conformance_shrink"),
+        skip_checks=[*opt("--skip-check"), str(config.getini("conformance_skip_checks"))],
         check_report_dir=worker is None,  # workers never write reports
     )
 

@@ -36,6 +36,11 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str | None = None  # text, truncated for reports
     elapsed: float | None = None
+    # What `conformance replay` needs beyond the above: the sent body's exact bytes (base64) when it is not a
+    # JSON value (`body` then holds its text, lossy), and whether the request carried the run's valid
+    # credential (the header itself is always redacted). None in reports written before replay existed.
+    body_base64: str | None = None
+    authenticated: bool | None = None
 
 
 @dataclass
@@ -57,6 +62,27 @@ class Failure:
     # written before ids existed.
     id: str | None = None
     finding: str | None = None
+    # Confirmation (--confirm N): the kept case was sent again N times. "confirmed": it failed the same way
+    # every time; "not_reproduced": at least once it did not (an intermittent failure, still failing);
+    # None: not confirmed (--confirm 0, a dry run, or the budget ran out first). `confirmation_exchange`
+    # is the last re-send (the first one that did not reproduce, if any).
+    confirmation: str | None = None
+    confirmation_exchange: Exchange | None = None
+    # --shrink: the smallest request Hypothesis's shrinker found that fails the same way (same id), its curl,
+    # what the search and shrinking cost in requests, and a note when it stopped short (budget) or found nothing.
+    shrunk_exchange: Exchange | None = None
+    shrunk_curl: str | None = None
+    shrink_requests: int | None = None
+    shrink_note: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The confirmation label reports show: "confirmed", "not reproduced (intermittent)", or None."""
+        if self.confirmation == "confirmed":
+            return "confirmed"
+        if self.confirmation == "not_reproduced":
+            return "not reproduced (intermittent)"
+        return None
 
     def where(self) -> str:
         """A human-readable description: the check, title and finding."""
@@ -135,7 +161,11 @@ class RunResult:
             failures = []
             for f in r.get("failures", []):
                 exchange = Exchange(**f["exchange"]) if f.get("exchange") else None
-                failures.append(Failure(**{**f, "exchange": exchange}))
+                again = Exchange(**f["confirmation_exchange"]) if f.get("confirmation_exchange") else None
+                shrunk = Exchange(**f["shrunk_exchange"]) if f.get("shrunk_exchange") else None
+                failures.append(
+                    Failure(**{**f, "exchange": exchange, "confirmation_exchange": again, "shrunk_exchange": shrunk})
+                )
             results.append(CheckResult(**{**r, "failures": failures}))
         rest = {k: v for k, v in data.items() if k not in ("vendors", "results")}
         return cls(**rest, vendors=vendors, results=results)

@@ -115,6 +115,16 @@ class Profile:
     origin: str = BUNDLED  # "bundled", or the --vendors-dir the profile came from
 
     @property
+    def error_shapes(self) -> dict[int, list[Any]]:
+        """The vendor's declared error bodies by status: the `[mock]` section's `*_error` templates, the one
+        declaration the reference mock answers with and the `error_shape` check judges by."""
+        shapes: dict[int, list[Any]] = {}
+        for name, template in sorted(self.mock.items()):
+            if name.endswith("_error") and isinstance(template, dict) and "body" in template:
+                shapes.setdefault(int(template["status"]), []).append(template["body"])
+        return shapes
+
+    @property
     def spec(self) -> dict[str, Any]:
         return load_spec(self.spec_path)
 

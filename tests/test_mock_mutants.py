@@ -147,6 +147,12 @@ PROBES: dict[str, Callable[[Client], bool]] = {
     "error-detail-string": lambda c: (
         c.object_post([]).status_code in (400, 422) and not c.spec.valid(c.object_post([]))
     ),
+    # Valid against the spec's error schema, yet not the shape the profile declares.
+    "error-body-other-shape": lambda c: (
+        c.object_post([]).status_code == 422
+        and c.spec.valid(c.object_post([]))
+        and c.object_post([]).json() == {"message": "Invalid request"}
+    ),
     "auth-not-enforced": lambda c: c.post({}, auth=False).status_code == c.spec.success,
     "crash-on-empty-string": _crash({"s": ""}),
     "crash-deep-nesting": _crash({"a": {"b": {"c": {"d": {"e": 1}}}}}),

@@ -27,10 +27,10 @@ def test_reference_mocks_pass_on_every_seed(tmp_path: Path, seed: int) -> None:
     # Every semantic check judged at least one case wherever the vendor gives it something to judge;
     # it is not applicable exactly where the spec and profile give it nothing.
     judged = {
-        "andibase": {"round_trip", "unique_ids", "timestamps", "unknown_resource"},
-        "seekrflow": {"round_trip", "unique_ids", "timestamps"},
-        "watsonx": {"round_trip", "defaults_applied"},
-        "langgraph": {"round_trip", "unique_ids", "timestamps", "conflict_policy"},
+        "andibase": {"round_trip", "unique_ids", "timestamps", "unknown_resource", "error_shape"},
+        "seekrflow": {"round_trip", "unique_ids", "timestamps", "error_shape"},
+        "watsonx": {"round_trip", "defaults_applied", "error_shape"},
+        "langgraph": {"round_trip", "unique_ids", "timestamps", "conflict_policy", "error_shape"},
     }
     for vendor, checks in judged.items():
         for check in checks_module.OUR_CHECKS:

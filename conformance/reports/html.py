@@ -92,6 +92,7 @@ class FailureView:
     response: str
     curl_id: str
     link: str | None
+    again: str | None = None  # the response to the confirmation's re-send
 
 
 @dataclass
@@ -252,6 +253,7 @@ def _build(run: RunResult) -> dict[str, Any]:
                             response=format_response(f.exchange),
                             curl_id=f"{rid}--curl-{i}",
                             link=safe_link(f.accepted_link),
+                            again=format_response(f.confirmation_exchange) if f.confirmation_exchange else None,
                         )
                         for i, f in enumerate(result.failures, 1)
                     ],

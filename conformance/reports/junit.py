@@ -51,11 +51,20 @@ def _failure_block(index: int, failure: Failure, seed: int | None) -> str:
     )
     if context:
         lines.append(context)
+    if failure.label:
+        lines.append(f"confirmation: {failure.label}")
     if failure.accepted_reason:
         link = f" ({failure.accepted_link})" if failure.accepted_link else ""
         lines.append(f"accepted: {failure.accepted_reason}{link}")
     lines += ["", "Request:", format_request(failure.exchange), "", "Response:", format_response(failure.exchange)]
+    if failure.confirmation_exchange is not None:
+        lines += ["", "Response to the re-send:", format_response(failure.confirmation_exchange)]
     lines += ["", "Reproduce with:", failure.curl or "(no curl recorded)"]
+    if failure.shrunk_curl or failure.shrink_note:
+        cost = f" ({failure.shrink_requests} requests)" if failure.shrink_requests is not None else ""
+        lines += ["", f"Shrunk{cost}:", failure.shrunk_curl or "(none)"] + (
+            [failure.shrink_note] if failure.shrink_note else []
+        )
     if seed is not None:
         lines += [f"or rerun the suite with --seed {seed}"]
     return "\n".join(lines)

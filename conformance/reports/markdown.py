@@ -81,7 +81,11 @@ def render_markdown(run: RunResult) -> str:
         plural = "s" if len(failing) > 1 else ""
         lines += ["", f"### {md(vendor.display_name)}: {len(failing)} failing check{plural}", ""]
         for result in failing:
-            ids = ", ".join(code(f.id) for f in result.failures if f.id and not f.accepted_reason)
+            ids = ", ".join(
+                code(f.id) + (f" {md(f.label)}" if f.label else "")
+                for f in result.failures
+                if f.id and not f.accepted_reason
+            )
             lines.append(
                 f"- **{md(result.check)}** on {code(result.operation)}: {md(failure_summary(result))}"
                 + (f" ({ids})" if ids else "")

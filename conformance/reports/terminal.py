@@ -95,7 +95,9 @@ def terminal_summary(run: RunResult) -> list[str]:
                 lines.append(f"  {result.outcome.upper()} {vendor.vendor}: {where}: {failure_summary(result)}")
                 # Each failure that fails the gate by its id, so a baseline entry or a ticket can name it.
                 lines += [
-                    f"    {f.id} {f.title}" + (f" ({f.finding})" if f.finding else "")
+                    f"    {f.id} {f.title}"
+                    + (f" ({f.finding})" if f.finding else "")
+                    + (f" [{f.label}]" if f.label else "")
                     for f in result.failures
                     if f.id and not f.accepted_reason
                 ]
