@@ -35,18 +35,16 @@ import httpx
 from conformance import __version__
 from conformance.baseline import Entry, apply_baseline, entries_from_profiles, load_baseline
 from conformance.catalogue import ALL_CHECKS, TRANSPORT_CHECKS, order
+from conformance.defaults import DEFAULT_MAX_BODY, DEFAULT_MAX_EXAMPLES, DEFAULT_REPORT_DIR, DEFAULT_TIMEOUT, EMBEDDED
 from conformance.engine import CheckId, OperationOutcome, RunOptions, StopReason, VendorRunner
 from conformance.errors import UsageError
 from conformance.redact import redact, register_secret
 from conformance.results import CheckResult, RunResult, VendorRun
-from conformance.transport import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpxTransport, RateLimit, tls_verify
+from conformance.transport import HttpxTransport, RateLimit, tls_verify
 from conformance.vendors import FALLBACK_TOKEN_ENV, Profile, select_vendors
 
 MOCK_TOKEN = "conformance-mock-token"
 DRY_RUN_TOKEN = "conformance-dry-run-token"  # makes the cases carry an auth header that --dry-run then shows as $VAR
-DEFAULT_MAX_EXAMPLES = 100
-DEFAULT_REPORT_DIR = "reports"
-EMBEDDED = "embedded reference mock"
 
 __all__ = [
     "CheckId",

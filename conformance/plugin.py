@@ -23,26 +23,18 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.api import (
-    DEFAULT_REPORT_DIR,
-    EMBEDDED,
-    OperationReport,
-    Runner,
-    Settings,
-    WorkerShare,
-    make_settings,
-    write_outputs,
-)
-from conformance.engine import CheckId, StopReason
-from conformance.errors import UsageError
-from conformance.redact import redact
-from conformance.reports import ReportWriteError
-from conformance.results import CheckResult, RunResult
-from conformance.transport import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
+# Only the defaults at import: this module is loaded into every pytest run of the environment, and the engine
+# (Schemathesis, Hypothesis, httpx) is imported by the hooks of a conformance run only.
+from conformance.defaults import DEFAULT_MAX_BODY, DEFAULT_REPORT_DIR, DEFAULT_TIMEOUT, EMBEDDED
+
+if TYPE_CHECKING:
+    from conformance.api import OperationReport, Runner, Settings
+    from conformance.engine import CheckId
+    from conformance.results import CheckResult, RunResult
 
 SUITE_MODULE = "conformance.suite"
 SUITE_ARG = "conformance_check"
@@ -66,6 +58,8 @@ class State:
             return
         for name, raw in report.user_properties:
             if name == REPORT_PROPERTY:
+                from conformance.api import OperationReport
+
                 self.reports.append(OperationReport.from_json(str(raw)))
 
 
@@ -135,6 +129,9 @@ def _state(config: pytest.Config) -> State | None:
 
 def _settings(config: pytest.Config) -> Settings:
     """The settings from the options, then the ini keys; on an xdist worker, with the controller's seed."""
+    from conformance.api import make_settings
+    from conformance.errors import UsageError
+
     opt = config.getoption
     skew = opt("--timestamp-skew")
     if skew is None and config.getini("conformance_timestamp_skew"):
@@ -173,6 +170,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not is_conformance_run(config):
         return  # inert: options registered, nothing else
     config.addinivalue_line("markers", "conformance: a conformance check item")
+    from conformance.api import Runner, WorkerShare
+    from conformance.errors import UsageError
+
     try:
         settings = _settings(config)
         worker = getattr(config, "workerinput", None)
@@ -211,6 +211,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None or hasattr(session.config, "workerinput"):
         return
+    from conformance.errors import UsageError
+
     try:
         state.runner.preflight()
     except UsageError as exc:
@@ -234,6 +236,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state = _state(config)
     if state is None:
         return []
+    from conformance.redact import redact
+
     s = state.settings
     target = redact(s.target_url or EMBEDDED)
     vendors = ", ".join(f"{p.key} ({p.origin})" if p.origin != "bundled" else p.key for p in s.profiles)
@@ -312,6 +316,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(config)
     if state is None or hasattr(config, "workerinput"):
         return
+    from conformance.api import write_outputs
+    from conformance.engine import StopReason
+    from conformance.reports import ReportWriteError
+
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     reports = state.reports + state.runner.partial
     if not reports and not interrupted:

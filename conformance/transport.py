@@ -27,10 +27,9 @@ from schemathesis.core.transport import Response as StResponse
 from schemathesis.transport.requests import RequestsTransport
 
 from conformance import compat
+from conformance.defaults import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
 from conformance.errors import UsageError
 
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_MAX_BODY = 10 * 1024 * 1024
 CAP_HEADER = "x-conformance-body-capped"
 BUDGET_NOTE = "the request budget"
 CREATING_METHODS = frozenset({"POST", "PUT"})

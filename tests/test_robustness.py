@@ -140,6 +140,7 @@ def test_max_requests_is_a_hard_budget_counted_at_the_server(tmp_path: Path) -> 
     assert "not reached" in (tmp_path / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_max_requests_holds_across_xdist_workers(tmp_path: Path) -> None:
     counter: dict[str, CountingApp] = {}
 
@@ -298,6 +299,7 @@ def test_created_threads_are_reported(tmp_path: Path) -> None:
     assert vendor["created_resources"] == app.state.created > 0
 
 
+@pytest.mark.slow
 def test_sigterm_stops_promptly_with_complete_reports(tmp_path: Path) -> None:
     class Slow(CountingApp):
         async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
