@@ -5,7 +5,7 @@ at a loopback server (this process) and CPU seconds and peak RSS from `resource.
 
 1. the default run (`pytest`: every bundled vendor against the embedded mocks): wall time, peak RSS;
 2. start-up: from starting `conformance run --vendor seekrflow` to the first request the server sees;
-3. ours (`pytest --vendor V --target-url ...`) beside `st run --checks all` on the same spec, reference mock,
+3. ours (`conformance run --vendor V --target-url ...`) beside `st run --checks all` on the same spec, reference mock,
    max-examples and seed: requests counted at the server, CPU seconds, CPU per request, and the ratio.
 
     python benchmarks/bench_speed.py [--vendor seekrflow] [--max-examples 100] [--seed 1]
@@ -101,7 +101,7 @@ def per_request(work: Path, vendor: str, max_examples: int, seed: int) -> dict[s
         counter = Counter(create_app([profile], tokens=[TOKEN], prefix_by_vendor=False))
         with running_server(counter) as url:
             if tool == "ours":
-                command = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--vendor", vendor]
+                command = [str(BIN / "conformance"), "run", "-q", "-p", "no:cacheprovider", "--vendor", vendor]
                 command += ["--target-url", url, "--max-examples", str(max_examples), "--seed", str(seed)]
                 command += ["--report-dir", str(work / "o")]
                 cwd = ROOT
