@@ -40,7 +40,7 @@ from conformance.engine import CheckId, OperationOutcome, RunOptions, StopReason
 from conformance.errors import UsageError
 from conformance.redact import redact, register_secret
 from conformance.results import CheckResult, RunResult, VendorRun
-from conformance.transport import HttpxTransport, RateLimit, tls_verify
+from conformance.transport import HttpxTransport, Ledger, RateLimit, tls_verify
 from conformance.vendors import FALLBACK_TOKEN_ENV, Profile, select_vendors
 
 MOCK_TOKEN = "conformance-mock-token"
@@ -266,18 +266,23 @@ class OperationReport:
 
 @dataclass(frozen=True)
 class WorkerShare:
-    """This process's share of a run split over `count` processes (xdist): the budget and rate are divided."""
+    """This process's share of a run split over `count` processes (xdist). With a `ledger` (a file the
+    controller made), every process counts against the one budget and paces on the one rate; without one,
+    the budget and rate are divided evenly."""
 
     index: int = 0
     count: int = 1
+    ledger: str | None = None
 
     def budget(self, total: int | None) -> int | None:
-        if total is None:
-            return None
+        if total is None or self.ledger is not None:
+            return total
         return total // self.count + (1 if self.index < total % self.count else 0)
 
     def rate(self, rate: RateLimit | None) -> RateLimit | None:
-        return None if rate is None else RateLimit(rate.count, rate.period * self.count)
+        if rate is None or self.ledger is not None:
+            return rate
+        return RateLimit(rate.count, rate.period * self.count)
 
 
 class Runner:
@@ -399,6 +404,7 @@ class Runner:
                     max_requests=self.share.budget(s.max_requests),
                     rate_limit=self.share.rate(s.rate_limit),
                     max_body_bytes=s.max_body_bytes,
+                    ledger=Ledger(self.share.ledger) if self.share.ledger else None,
                 )
                 self._stack.callback(self._transport.close)
                 self._base_urls = self._targets()

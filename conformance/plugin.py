@@ -18,6 +18,7 @@ as a user property.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -52,6 +53,7 @@ class State:
     reports: list[OperationReport] = field(default_factory=list)  # from every item, on every worker
     result: RunResult | None = None
     signals: dict[int, Any] = field(default_factory=dict)  # handlers to restore at the end
+    ledger: str | None = None  # xdist controller: the file of the budget and rate its workers share
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "setup":
@@ -176,7 +178,11 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = _settings(config)
         worker = getattr(config, "workerinput", None)
-        share = WorkerShare(int(worker["workerid"][2:] or 0), int(worker["workercount"])) if worker else WorkerShare()
+        share = (
+            WorkerShare(int(worker["workerid"][2:] or 0), int(worker["workercount"]), worker.get("conformance_ledger"))
+            if worker
+            else WorkerShare()
+        )
         # A bad baseline is a usage error before anything is sent, not after the first operation ran.
         runner = Runner(settings, share=share)
     except UsageError as exc:
@@ -186,6 +192,15 @@ def pytest_configure(config: pytest.Config) -> None:
         # once (see the module docstring). `conformance run` adds it for you.
         raise pytest.UsageError("a conformance run with -n needs --dist loadscope (one operation, one worker)")
     state = State(settings=settings, runner=runner)
+    if worker is None and config.getoption("numprocesses", None) and (settings.max_requests or settings.rate_limit):
+        # xdist: one budget and one rate for every worker, kept in a file they all lock (conformance.transport.Ledger)
+        import tempfile
+
+        from conformance.transport import Ledger
+
+        handle, path = tempfile.mkstemp(prefix="conformance-ledger-")
+        os.close(handle)
+        state.ledger = Ledger.create(path).path
     config.stash[STATE] = state
     config.pluginmanager.register(state, "conformance-run")
     _install_signals(state)
@@ -196,6 +211,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is None:
         return
     state.runner.close()
+    if state.ledger is not None:
+        os.unlink(state.ledger)
     for signum, handler in state.signals.items():
         signal.signal(signum, handler)
 
@@ -205,6 +222,8 @@ def pytest_configure_node(node: Any) -> None:
     state = _state(node.config)
     if state is not None:
         node.workerinput["conformance_seed"] = state.settings.seed
+        if state.ledger is not None:
+            node.workerinput["conformance_ledger"] = state.ledger
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
