@@ -35,19 +35,23 @@ import httpx
 from conformance import __version__
 from conformance.baseline import Entry, apply_baseline, entries_from_profiles, load_baseline
 from conformance.catalogue import ALL_CHECKS, TRANSPORT_CHECKS, order
+from conformance.defaults import (
+    DEFAULT_CONFIRM,
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_REPORT_DIR,
+    DEFAULT_TIMEOUT,
+    EMBEDDED,
+)
 from conformance.engine import CheckId, OperationOutcome, RunOptions, StopReason, VendorRunner
 from conformance.errors import UsageError
 from conformance.redact import redact, register_secret
 from conformance.results import CheckResult, RunResult, VendorRun
-from conformance.transport import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpxTransport, RateLimit, tls_verify
+from conformance.transport import HttpxTransport, Ledger, RateLimit, tls_verify
 from conformance.vendors import FALLBACK_TOKEN_ENV, Profile, select_vendors
 
 MOCK_TOKEN = "conformance-mock-token"
 DRY_RUN_TOKEN = "conformance-dry-run-token"  # makes the cases carry an auth header that --dry-run then shows as $VAR
-DEFAULT_MAX_EXAMPLES = 100
-DEFAULT_CONFIRM = 1
-DEFAULT_REPORT_DIR = "reports"
-EMBEDDED = "embedded reference mock"
 
 __all__ = [
     "CheckId",
@@ -284,18 +288,23 @@ class OperationReport:
 
 @dataclass(frozen=True)
 class WorkerShare:
-    """This process's share of a run split over `count` processes (xdist): the budget and rate are divided."""
+    """This process's share of a run split over `count` processes (xdist). With a `ledger` (a file the
+    controller made), every process counts against the one budget and paces on the one rate; without one,
+    the budget and rate are divided evenly."""
 
     index: int = 0
     count: int = 1
+    ledger: str | None = None
 
     def budget(self, total: int | None) -> int | None:
-        if total is None:
-            return None
+        if total is None or self.ledger is not None:
+            return total
         return total // self.count + (1 if self.index < total % self.count else 0)
 
     def rate(self, rate: RateLimit | None) -> RateLimit | None:
-        return None if rate is None else RateLimit(rate.count, rate.period * self.count)
+        if rate is None or self.ledger is not None:
+            return rate
+        return RateLimit(rate.count, rate.period * self.count)
 
 
 class Runner:
@@ -417,6 +426,7 @@ class Runner:
                     max_requests=self.share.budget(s.max_requests),
                     rate_limit=self.share.rate(s.rate_limit),
                     max_body_bytes=s.max_body_bytes,
+                    ledger=Ledger(self.share.ledger) if self.share.ledger else None,
                 )
                 self._stack.callback(self._transport.close)
                 self._base_urls = self._targets()

@@ -19,31 +19,25 @@ as a user property.
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.api import (
-    DEFAULT_REPORT_DIR,
-    EMBEDDED,
-    OperationReport,
-    Runner,
-    Settings,
-    WorkerShare,
-    make_settings,
-    write_outputs,
-)
-from conformance.engine import CheckId, StopReason
-from conformance.errors import UsageError
-from conformance.redact import redact
-from conformance.reports import ReportWriteError
-from conformance.results import CheckResult, RunResult
-from conformance.transport import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
+# Only the defaults at import: this module is loaded into every pytest run of the environment, and the engine
+# (Schemathesis, Hypothesis, httpx) is imported by the hooks of a conformance run only.
+from conformance.defaults import DEFAULT_MAX_BODY, DEFAULT_REPORT_DIR, DEFAULT_TIMEOUT, EMBEDDED
+from conformance.redact import redact  # light: the standard library only
+
+if TYPE_CHECKING:
+    from conformance.api import OperationReport, Runner, Settings
+    from conformance.engine import CheckId
+    from conformance.results import CheckResult, RunResult
 
 SUITE_MODULE = "conformance.suite"
 SUITE_ARG = "conformance_check"
@@ -61,6 +55,7 @@ class State:
     reports: list[OperationReport] = field(default_factory=list)  # from every item, on every worker
     result: RunResult | None = None
     signals: dict[int, Any] = field(default_factory=dict)  # handlers to restore at the end
+    ledger: str | None = None  # xdist controller: the file of the budget and rate its workers share
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -80,6 +75,8 @@ class State:
             return
         for name, raw in report.user_properties:
             if name == REPORT_PROPERTY:
+                from conformance.api import OperationReport
+
                 self.reports.append(OperationReport.from_json(str(raw)))
 
 
@@ -191,6 +188,9 @@ def _state(config: pytest.Config) -> State | None:
 
 def _settings(config: pytest.Config) -> Settings:
     """The settings from the options, then the ini keys; on an xdist worker, with the controller's seed."""
+    from conformance.api import make_settings
+    from conformance.errors import UsageError
+
     opt = config.getoption
     skew = opt("--timestamp-skew")
     if skew is None and config.getini("conformance_timestamp_skew"):
@@ -232,10 +232,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if not is_conformance_run(config):
         return  # inert: options registered, nothing else
     config.addinivalue_line("markers", "conformance: a conformance check item")
+    from conformance.api import Runner, WorkerShare
+    from conformance.errors import UsageError
+
     try:
         settings = _settings(config)
         worker = getattr(config, "workerinput", None)
-        share = WorkerShare(int(worker["workerid"][2:] or 0), int(worker["workercount"])) if worker else WorkerShare()
+        share = (
+            WorkerShare(int(worker["workerid"][2:] or 0), int(worker["workercount"]), worker.get("conformance_ledger"))
+            if worker
+            else WorkerShare()
+        )
         # A bad baseline is a usage error before anything is sent, not after the first operation ran.
         runner = Runner(settings, share=share)
     except UsageError as exc:
@@ -245,6 +252,15 @@ def pytest_configure(config: pytest.Config) -> None:
         # once (see the module docstring). `conformance run` adds it for you.
         raise pytest.UsageError("a conformance run with -n needs --dist loadscope (one operation, one worker)")
     state = State(settings=settings, runner=runner)
+    if worker is None and config.getoption("numprocesses", None) and (settings.max_requests or settings.rate_limit):
+        # xdist: one budget and one rate for every worker, kept in a file they all lock (conformance.transport.Ledger)
+        import tempfile
+
+        from conformance.transport import Ledger
+
+        handle, path = tempfile.mkstemp(prefix="conformance-ledger-")
+        os.close(handle)
+        state.ledger = Ledger.create(path).path
     config.stash[STATE] = state
     config.pluginmanager.register(state, "conformance-run")
     _install_signals(state)
@@ -255,6 +271,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is None:
         return
     state.runner.close()
+    if state.ledger is not None:
+        os.unlink(state.ledger)
     for signum, handler in state.signals.items():
         signal.signal(signum, handler)
 
@@ -264,12 +282,16 @@ def pytest_configure_node(node: Any) -> None:
     state = _state(node.config)
     if state is not None:
         node.workerinput["conformance_seed"] = state.settings.seed
+        if state.ledger is not None:
+            node.workerinput["conformance_ledger"] = state.ledger
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None or hasattr(session.config, "workerinput"):
         return
+    from conformance.errors import UsageError
+
     try:
         state.runner.preflight()
     except UsageError as exc:
@@ -293,6 +315,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state = _state(config)
     if state is None:
         return []
+    from conformance.redact import redact
+
     s = state.settings
     target = redact(s.target_url or EMBEDDED)
     vendors = ", ".join(f"{p.key} ({p.origin})" if p.origin != "bundled" else p.key for p in s.profiles)
@@ -371,6 +395,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(config)
     if state is None or hasattr(config, "workerinput"):
         return
+    from conformance.api import write_outputs
+    from conformance.engine import StopReason
+    from conformance.reports import ReportWriteError
+
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     reports = state.reports + state.runner.partial
     if not reports and not interrupted:

@@ -9,8 +9,10 @@ respx can stand in for a server in self-tests.
 
 from __future__ import annotations
 
+import fcntl
 import http.cookiejar
 import json
+import os
 import ssl
 import threading
 import time
@@ -27,10 +29,9 @@ from schemathesis.core.transport import Response as StResponse
 from schemathesis.transport.requests import RequestsTransport
 
 from conformance import compat
+from conformance.defaults import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
 from conformance.errors import UsageError
 
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_MAX_BODY = 10 * 1024 * 1024
 CAP_HEADER = "x-conformance-body-capped"
 BUDGET_NOTE = "the request budget"
 CREATING_METHODS = frozenset({"POST", "PUT"})
@@ -99,6 +100,42 @@ class TransportStats:
     created: int = 0  # 2xx answers to POST/PUT: resources the run left on the target
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """The budget and rate of one run shared by its processes (xdist workers): a small file, read and written
+    under an exclusive lock, holding the requests sent so far and the next free slot of the rate limit.
+
+    Written here rather than taken from pyrate-limiter (whose SQLite bucket is multiprocess): the budget is a
+    total of requests, not a rate, and the pacing is the transport's own evenly spaced slots, which this keeps
+    exact across processes (the slots are on time.monotonic, one clock for every process of the machine)."""
+
+    path: str
+
+    @classmethod
+    def create(cls, path: str) -> Ledger:
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write("0 0\n")
+        return cls(path)
+
+    def take(self, max_requests: int | None, interval: float | None, now: float) -> float:
+        """Count one request against the shared budget and return its slot (a time on `now`'s clock);
+        BudgetExhausted when the budget is spent."""
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            sent_text, slot_text = os.pread(fd, 64, 0).decode("ascii").split()
+            sent, next_slot = int(sent_text), float(slot_text)
+            if max_requests is not None and sent >= max_requests:
+                raise BudgetExhausted(f"{BUDGET_NOTE} of {max_requests} was spent before this check ran")
+            slot = max(now, next_slot) if interval is not None else now
+            record = f"{sent + 1} {slot + interval if interval is not None else 0!r}\n".encode("ascii")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, record, 0)
+            return slot
+        finally:
+            os.close(fd)  # releases the lock
+
+
 @dataclass
 class HttpxTransport:
     """Sends requests with one pooled httpx client, honouring timeout, budget, rate limit and body cap."""
@@ -115,6 +152,7 @@ class HttpxTransport:
     # pacing is proved without measuring wall-clock time.
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    ledger: Ledger | None = None  # the budget and rate shared with the run's other processes
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_slot: float = 0.0
 
@@ -151,6 +189,19 @@ class HttpxTransport:
         return out
 
     def _acquire(self) -> None:
+        if self.ledger is not None:
+            with self._lock:
+                now = self.clock()
+                interval = self.rate_limit.interval if self.rate_limit is not None else None
+                try:
+                    slot = self.ledger.take(self.max_requests, interval, now)
+                except BudgetExhausted:
+                    self.stats.budget_exhausted = True
+                    raise
+                self.stats.requests += 1
+            if slot > now:
+                self.sleep(slot - now)
+            return
         with self._lock:
             if self.max_requests is not None and self.stats.requests >= self.max_requests:
                 self.stats.budget_exhausted = True

@@ -1,13 +1,16 @@
-"""Runs the conformance suite in a subprocess against a mock on a loopback port, as a user would."""
+"""Runs the conformance suite against a mock on a loopback port, as a user would: the same `pytest --pyargs
+conformance.suite` command line, in this process (`pytest.main`, the plugin and its terminal output unchanged)
+or, where the process itself is under test (xdist, exit of the interpreter), in a subprocess."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,12 +68,13 @@ def run_suite(
     seed: int = 1,
     env: dict[str, str] | None = None,
     timeout: float = 600,
+    subprocess_run: bool = False,
 ) -> SuiteRun:
-    """`pytest --pyargs conformance.suite ...` in a subprocess; reads back conformance.json when it was written."""
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
+    """`pytest --pyargs conformance.suite ...`; reads back conformance.json when it was written.
+
+    In this process unless `subprocess_run` or `-n` (xdist starts worker processes of its own): an interpreter
+    start and the imports cost more than a small run, and about fifty self-tests run the suite."""
+    arguments = [
         "--pyargs",
         "conformance.suite",
         "-q",
@@ -82,17 +86,43 @@ def run_suite(
         str(report_dir),
     ]
     for vendor in vendors:
-        command += ["--vendor", vendor]
+        arguments += ["--vendor", vendor]
     if target is not None:
-        command += ["--target-url", target]
-    command += list(args)
+        arguments += ["--target-url", target]
+    arguments += list(args)
     if "-n" in args:
-        command += ["--dist", "loadscope"]  # what a conformance run under xdist needs (see the README)
+        arguments += ["--dist", "loadscope"]  # what a conformance run under xdist needs (see the README)
     environment = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
     environment["CONFORMANCE_TOKEN"] = TOKEN
-    environment.pop("PYTEST_XDIST_WORKER", None)
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "PYTEST_CURRENT_TEST"):
+        environment.pop(name, None)
     environment.update(env or {})
-    proc = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout)
+    if subprocess_run or "-n" in args:
+        command = [sys.executable, "-m", "pytest", *arguments]
+        proc = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout)
+        returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    else:
+        returncode, stdout, stderr = _in_process(arguments, environment)
     report_path = report_dir / "conformance.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
-    return SuiteRun(proc.returncode, proc.stdout, proc.stderr, report, report_dir)
+    return SuiteRun(returncode, stdout, stderr, report, report_dir)
+
+
+def _in_process(arguments: list[str], environment: dict[str, str]) -> tuple[int, str, str]:
+    """`pytest.main(arguments)` from the repository root with `environment`, its output captured (as
+    pytester's runpytest_inprocess does); the environment and directory are restored afterwards."""
+    import pytest
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(environment)
+    os.chdir(ROOT)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            returncode = int(pytest.main(arguments))
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return returncode, out.getvalue(), err.getvalue()

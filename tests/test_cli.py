@@ -187,7 +187,7 @@ def test_a_report_dir_that_cannot_be_written_is_a_usage_error_before_anything_is
     assert apps[0].requests == 0
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])
+@pytest.mark.parametrize("workers", ["0", pytest.param("2", marks=pytest.mark.slow)])
 def test_a_malformed_baseline_is_one_line_before_anything_is_sent(tmp_path: Path, workers: str) -> None:
     from tests.faults import CountingApp
 
@@ -207,6 +207,7 @@ def test_a_malformed_baseline_is_one_line_before_anything_is_sent(tmp_path: Path
     assert apps[0].requests == 0
 
 
+@pytest.mark.slow
 def test_conformance_run_wraps_pytest(tmp_path: Path) -> None:
     proc = conformance(
         "run",

@@ -74,6 +74,7 @@ def slow_counting(apps: list[CountingApp]) -> Any:
     return wrap
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_a_target_that_dies_mid_run_ends_as_a_usage_error_with_reports(tmp_path: Path, workers: str) -> None:
     vendors = ["seekrflow", "watsonx"]
@@ -95,6 +96,7 @@ def test_a_target_that_dies_mid_run_ends_as_a_usage_error_with_reports(tmp_path:
     assert any(r["outcome"] == "not_reached" for r in report["results"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupt_during_the_only_operation_still_writes_complete_reports(tmp_path: Path, sig: int) -> None:
     apps: list[CountingApp] = []

@@ -175,6 +175,7 @@ def test_dry_run_sends_nothing_writes_nothing_and_prints_runnable_curl(tmp_path:
     assert commands and all('-H "Authorization: Bearer $SEEKRFLOW_API_KEY"' in line for line in commands[:3])
 
 
+@pytest.mark.slow
 def test_under_xdist_each_operation_runs_on_one_worker(tmp_path: Path) -> None:
     vendors = ("--vendor", "watsonx", "--vendor", "seekrflow", "--max-examples", "5", "-v")
     proc = _suite(tmp_path, *vendors, "-n", "2", "--dist", "loadscope", "--report-dir", str(tmp_path / "r"))

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.suite_runner import mock_target, run_suite
 
 # What legitimately differs between two runs: the mock's port and Schemathesis's random case ids.
@@ -64,6 +66,7 @@ def test_the_same_seed_gives_the_same_verdicts_against_a_mutant(tmp_path: Path) 
     assert _verdicts(runs[0].report) == _verdicts(runs[1].report)
 
 
+@pytest.mark.slow
 def test_xdist_gives_the_same_verdicts(tmp_path: Path) -> None:
     vendors = ["andibase", "watsonx"]
     with mock_target(vendors, mutant="success-status-swapped") as target:

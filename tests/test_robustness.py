@@ -140,6 +140,7 @@ def test_max_requests_is_a_hard_budget_counted_at_the_server(tmp_path: Path) -> 
     assert "not reached" in (tmp_path / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_max_requests_holds_across_xdist_workers(tmp_path: Path) -> None:
     counter: dict[str, CountingApp] = {}
 
@@ -150,7 +151,22 @@ def test_max_requests_holds_across_xdist_workers(tmp_path: Path) -> None:
     vendors = ["seekrflow", "andibase", "watsonx"]
     with mock_target(vendors, wrap=wrap) as target:
         run = run_suite(tmp_path, "--max-requests", "50", "-n", "2", target=target, vendors=vendors)
-    assert counter["app"].requests <= 50
+    assert counter["app"].requests == 50
+    assert run.report is not None and run.report["budget_exhausted"] is True
+
+
+@pytest.mark.slow
+def test_an_idle_xdist_worker_leaves_no_budget_unused(tmp_path: Path) -> None:
+    """One operation, two workers: one of them has nothing to do, and the other still gets the whole budget."""
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    with mock_target(["seekrflow"], wrap=wrap) as target:
+        run = run_suite(tmp_path, "--max-requests", "40", "-n", "2", target=target, vendors=["seekrflow"])
+    assert counter["app"].requests == 40
     assert run.report is not None and run.report["budget_exhausted"] is True
 
 
@@ -203,6 +219,44 @@ def test_under_xdist_each_worker_gets_its_share_of_budget_and_rate() -> None:
     assert [WorkerShare(i, 3).budget(100) for i in range(3)] == [34, 33, 33]  # sums to the budget
     shares = [WorkerShare(i, 4).rate(RateLimit.parse("10/s")) for i in range(4)]
     assert sum(1 / share.interval for share in shares if share) == pytest.approx(10)
+    # With the controller's ledger, each worker counts against the whole budget and paces on the whole rate.
+    assert WorkerShare(1, 3, ledger="ledger").budget(100) == 100
+    assert WorkerShare(1, 4, ledger="ledger").rate(RateLimit.parse("10/s")) == RateLimit.parse("10/s")
+
+
+def test_a_ledger_shares_the_budget_and_the_rate_between_transports(tmp_path: Path) -> None:
+    """Two transports (as two xdist workers) on one ledger file: together they send exactly the budget, and
+    their requests, interleaved, keep the one rate's spacing."""
+    import httpx
+    import respx
+
+    from conformance.transport import BudgetExhausted, Ledger
+
+    clock = FakeClock()
+    sent_at: list[float] = []
+
+    def handler(request: Any) -> Any:
+        sent_at.append(clock())
+        return httpx.Response(200, json={})
+
+    ledger = Ledger.create(str(tmp_path / "ledger"))
+    transports = [
+        _paced_transport(clock, rate_limit=RateLimit.parse("40/s"), max_requests=9, ledger=ledger) for _ in range(2)
+    ]
+    refused = 0
+    with respx.mock() as router:
+        router.post("https://rate.test/x").mock(side_effect=handler)
+        for index in range(12):
+            try:
+                transports[index % 2 if index < 6 else 0].request("POST", "https://rate.test/x", content=b"{}")
+            except BudgetExhausted:
+                refused += 1
+    for transport in transports:
+        transport.close()
+    assert len(sent_at) == 9 and refused == 3
+    assert [t.stats.requests for t in transports] == [6, 3]
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    assert gaps == pytest.approx([1 / 40] * 8)
 
 
 @pytest.mark.parametrize(
@@ -298,6 +352,7 @@ def test_created_threads_are_reported(tmp_path: Path) -> None:
     assert vendor["created_resources"] == app.state.created > 0
 
 
+@pytest.mark.slow
 def test_sigterm_stops_promptly_with_complete_reports(tmp_path: Path) -> None:
     class Slow(CountingApp):
         async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -1,0 +1,146 @@
+"""Speed in one run: the default run, start-up, cost per request beside `st run`, peak memory.
+
+Every figure comes from a child process as a user starts it, timed by this script, with requests counted
+at a loopback server (this process) and CPU seconds and peak RSS from `resource.getrusage` of the child:
+
+1. the default run (`pytest`: every bundled vendor against the embedded mocks): wall time, peak RSS;
+2. start-up: from starting `conformance run --vendor seekrflow` to the first request the server sees;
+3. ours (`conformance run --vendor V --target-url ...`) beside `st run --checks all` on the same spec, reference mock,
+   max-examples and seed: requests counted at the server, CPU seconds, CPU per request, and the ratio.
+
+    python benchmarks/bench_speed.py [--vendor seekrflow] [--max-examples 100] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance.mock import create_app
+from conformance.server import running_server
+from conformance.vendors import select_vendors
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token"
+BIN = Path(sys.executable).parent
+
+
+class Counter:
+    """ASGI wrapper: counts requests and remembers when the first one arrived (time.monotonic)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.requests = 0
+        self.first: float | None = None
+        self.seen = threading.Event()
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            with self.lock:
+                self.requests += 1
+                if self.first is None:
+                    self.first = time.monotonic()
+                    self.seen.set()
+        await self.app(scope, receive, send)
+
+
+def child(command: Sequence[str], cwd: Path) -> tuple[float, float, int, str]:
+    """Run one child process to the end: (wall seconds, CPU seconds, its peak RSS in MB, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env = {**os.environ, "CONFORMANCE_TOKEN": TOKEN}
+    started = time.perf_counter()
+    proc = subprocess.run(list(command), cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, after.ru_maxrss // 1024, proc.stdout  # ru_maxrss: KB on Linux, max over waited children
+
+
+def default_run(work: Path) -> tuple[float, float, int, str]:
+    command = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--seed", "1", "--report-dir", str(work / "d")]
+    wall, cpu, rss, out = child(command, ROOT)
+    return wall, cpu, rss, (out.strip().splitlines() or ["?"])[-1]
+
+
+def start_up(work: Path, vendor: str) -> float:
+    """Seconds from the start of `conformance run` to the first request the target sees."""
+    [profile] = select_vendors([vendor])
+    counter = Counter(create_app([profile], tokens=[TOKEN], prefix_by_vendor=False))
+    with running_server(counter) as url:
+        command = [str(BIN / "conformance"), "run", "--vendor", vendor, "--target-url", url, "--seed", "1"]
+        command += ["--report-dir", str(work / "s"), "--max-examples", "5"]
+        env = {**os.environ, "CONFORMANCE_TOKEN": TOKEN}
+        started = time.monotonic()
+        proc = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            counter.seen.wait(60)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+    return (counter.first or float("nan")) - started
+
+
+def per_request(work: Path, vendor: str, max_examples: int, seed: int) -> dict[str, tuple[int, float, float]]:
+    """{tool: (requests at the server, wall seconds, CPU seconds)} for ours and `st run`."""
+    [profile] = select_vendors([vendor])
+    st = shutil.which("st") or str(BIN / "st")
+    out: dict[str, tuple[int, float, float]] = {}
+    for tool in ("ours", "st run"):
+        counter = Counter(create_app([profile], tokens=[TOKEN], prefix_by_vendor=False))
+        with running_server(counter) as url:
+            if tool == "ours":
+                command = [str(BIN / "conformance"), "run", "-q", "-p", "no:cacheprovider", "--vendor", vendor]
+                command += ["--target-url", url, "--max-examples", str(max_examples), "--seed", str(seed)]
+                command += ["--report-dir", str(work / "o")]
+                cwd = ROOT
+            else:
+                header = f"{profile.auth.header}: {profile.auth.header_value(TOKEN)}"
+                command = [st, "run", str(profile.spec_path), "--url", url, "--checks", "all", "--no-color"]
+                command += ["--max-examples", str(max_examples), "--seed", str(seed), "-H", header]
+                command += ["--continue-on-failure"]
+                cwd = work  # keeps its cache out of the repository
+            wall, cpu, _rss, _ = child(command, cwd)
+            out[tool] = (counter.requests, wall, cpu)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vendor", default="seekrflow")
+    parser.add_argument("--max-examples", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        wall, cpu, rss, verdict = default_run(work)
+        print(f"default run (pytest, all bundled vendors, embedded mocks): {wall:.1f} s wall, {cpu:.1f} s CPU")
+        print(f"  verdict: {verdict}")
+        print(f"  peak RSS: {rss} MB")
+        first = start_up(work, args.vendor)
+        print(f"start-up (conformance run --vendor {args.vendor}) to the first request: {first:.2f} s")
+        rows = per_request(work, args.vendor, args.max_examples, args.seed)
+        print(f"{args.vendor}, max-examples {args.max_examples}, seed {args.seed}, reference mock on 127.0.0.1:")
+        for tool, (requests, wall, cpu) in rows.items():
+            rate = requests / wall if wall else 0.0
+            per = 1000 * cpu / requests if requests else float("nan")
+            print(f"  {tool:7s}: {requests:5d} requests in {wall:5.1f} s = {rate:6.1f} req/s; {per:5.1f} ms CPU/req")
+        (ours_n, _, ours_cpu), (st_n, _, st_cpu) = rows["ours"], rows["st run"]
+        if ours_n and st_n:
+            print(f"  ratio of CPU per request (ours / st run): {(ours_cpu / ours_n) / (st_cpu / st_n):.2f}")
+    print("1- vs 4-worker speed-up against a 50 ms loopback server: not measured (--workers is not implemented)")
+
+
+if __name__ == "__main__":
+    main()
