@@ -291,6 +291,20 @@ class VendorRunner:
         sent = {k.lower(): v for k, v in headers.items()}.get(self.profile.auth.header.lower())
         return sent == expected
 
+    def check_context(self, operation: Any, phase: Any) -> CheckContext:
+        """Schemathesis's context for the checks of an operation's phase (its config for that phase)."""
+        key = phase.value if phase is not None else None
+        return CheckContext(
+            override=None,
+            auth=None,
+            headers=None,
+            config=self.schema.config.checks_config_for(operation=operation, phase=key),
+            transport_kwargs={"base_url": self.base_url},
+            response_checks=None,
+            phase=phase,
+            auth_enforced_operations=set(),
+        )
+
     def run_operation(self, operation: Any) -> OperationOutcome:
         label = operation.label
         tallies: dict[str, _CheckTally] = {name: _CheckTally() for name in self.options.checks}
@@ -302,16 +316,7 @@ class VendorRunner:
         def context(phase: Any) -> CheckContext:
             key = phase.value if phase is not None else None
             if key not in contexts:
-                contexts[key] = CheckContext(
-                    override=None,
-                    auth=None,
-                    headers=None,
-                    config=self.schema.config.checks_config_for(operation=operation, phase=key),
-                    transport_kwargs={"base_url": self.base_url},
-                    response_checks=None,
-                    phase=phase,
-                    auth_enforced_operations=set(),
-                )
+                contexts[key] = self.check_context(operation, phase)
             return contexts[key]
 
         def test(case: Any) -> None:

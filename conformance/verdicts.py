@@ -177,7 +177,7 @@ def judge_recorded(
 
     def context(phase: Any) -> Any:
         if phase not in contexts:
-            contexts[phase] = check_context(runner, operation, phase)
+            contexts[phase] = runner.check_context(operation, phase)
         return contexts[phase]
 
     scratch, exchange = _judge_again(runner, case, check, context)
@@ -185,23 +185,6 @@ def judge_recorded(
     (result,) = outcome.results(recorded.result.vendor, (check,))
     reproduced = any(f.id == recorded.failure.id for f in result.failures)
     return reproduced, result, exchange
-
-
-def check_context(runner: VendorRunner, operation: Any, phase: Any) -> Any:
-    """The CheckContext the engine builds for an operation's phase (as in `VendorRunner.run_operation`)."""
-    from schemathesis.checks import CheckContext
-
-    key = phase.value if phase is not None else None
-    return CheckContext(
-        override=None,
-        auth=None,
-        headers=None,
-        config=runner.schema.config.checks_config_for(operation=operation, phase=key),
-        transport_kwargs={"base_url": runner.base_url},
-        response_checks=None,
-        phase=phase,
-        auth_enforced_operations=set(),
-    )
 
 
 def run_replay(
