@@ -13,11 +13,18 @@ pytest-xdist the run must use `--dist loadscope`, whose scope of an item is its 
 `::`: here `...test_conformance[vendor::operation`, so each operation is exercised on one worker, once.
 (`xdist_group` marks with `--dist loadgroup` would say the same, but xdist 3.8 cannot rename node ids
 under pytest 9, so loadgroup silently splits them.) A worker sends each item's `OperationReport` home
-as a user property.
+as a user property, and at its end every report it made, with the one of an operation cut short by an
+interruption, in `config.workeroutput` (which xdist sends home with its "workerfinished" event).
+
+Ctrl-C under xdist reaches the controller and its workers (one process group). Each worker stops and sends
+its reports home; the controller, while its xdist loop runs, does not stop at once but lets that loop
+collect them (`pytest_testnodedown`), then reports the run as interrupted. A second Ctrl-C, or
+`XDIST_INTERRUPT_GRACE` seconds without every worker done, stops it at once.
 """
 
 from __future__ import annotations
 
+import _thread
 import dataclasses
 import os
 import signal
@@ -42,6 +49,8 @@ if TYPE_CHECKING:
 SUITE_MODULE = "conformance.suite"
 SUITE_ARG = "conformance_check"
 REPORT_PROPERTY = "conformance_report"  # an item's OperationReport, as JSON: the one wire format
+WORKER_OUTPUT = "conformance_reports"  # in a worker's `config.workeroutput`: every report it made, as JSON
+XDIST_INTERRUPT_GRACE = 30.0  # seconds an interrupted xdist controller waits for its workers' reports
 
 
 @dataclass(eq=False)  # a registered plugin: compared and hashed by identity
@@ -53,9 +62,13 @@ class State:
     runner: Runner
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     reports: list[OperationReport] = field(default_factory=list)  # from every item, on every worker
+    raw_reports: list[str] = field(default_factory=list)  # the same, as sent: what a worker sends home at its end
+    seen: set[str] = field(default_factory=set)  # raw_reports, to take each report once
     result: RunResult | None = None
     signals: dict[int, Any] = field(default_factory=dict)  # handlers to restore at the end
     ledger: str | None = None  # xdist controller: the file of the budget and rate its workers share
+    awaiting_workers: bool = False  # xdist controller in its loop: an interrupt first waits for the workers' reports
+    grace: threading.Timer | None = None  # armed by the first interrupt while awaiting_workers: the bound on the wait
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -75,9 +88,43 @@ class State:
             return
         for name, raw in report.user_properties:
             if name == REPORT_PROPERTY:
-                from conformance.api import OperationReport
+                self.collect(str(raw))
 
-                self.reports.append(OperationReport.from_json(str(raw)))
+    def collect(self, raw: str) -> None:
+        """Add one report (JSON), once: an item's report also comes home in its worker's output."""
+        if raw in self.seen:
+            return
+        from conformance.api import OperationReport
+
+        self.seen.add(raw)
+        self.raw_reports.append(raw)
+        self.reports.append(OperationReport.from_json(raw))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        """On an xdist controller, an interrupt during the loop waits for the workers' reports (bounded)."""
+        config = session.config
+        self.awaiting_workers = bool(config.getoption("numprocesses", None)) and not hasattr(config, "workerinput")
+        try:
+            return (yield)
+        finally:
+            self.awaiting_workers = False
+            if self.grace is not None:
+                self.grace.cancel()
+
+    def interrupt(self, signum: int, frame: Any) -> None:
+        """The handler of SIGINT and SIGTERM: stop the run like Ctrl-C. An xdist controller in its loop first
+        lets the loop collect what its interrupted workers send home (they got the same Ctrl-C), and stops at
+        the second interrupt or after `XDIST_INTERRUPT_GRACE` seconds (the timer sends SIGINT again)."""
+        if self.awaiting_workers and self.grace is None:
+            self.grace = threading.Timer(XDIST_INTERRUPT_GRACE, _thread.interrupt_main, args=(signal.SIGINT,))
+            self.grace.daemon = True
+            self.grace.start()
+            sys.stderr.write(
+                "\nconformance: interrupted; collecting the workers' reports (interrupt again to stop now)\n"
+            )
+            return
+        raise KeyboardInterrupt
 
 
 STATE = pytest.StashKey[State]()
@@ -277,6 +324,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         signal.signal(signum, handler)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook
+def pytest_testnodedown(node: Any, error: object | None) -> None:
+    """xdist: a worker is done; keep every report it sent home (also those of an interrupted run)."""
+    state = _state(node.config)
+    output = getattr(node, "workeroutput", None)  # set once the worker said "workerfinished"
+    if state is None or not isinstance(output, dict):
+        return
+    for raw in output.get(WORKER_OUTPUT, []):
+        state.collect(str(raw))
+
+
 def pytest_configure_node(node: Any) -> None:
     """xdist: every worker uses the controller's seed."""
     state = _state(node.config)
@@ -393,7 +451,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = _state(config)
-    if state is None or hasattr(config, "workerinput"):
+    if state is None:
+        return
+    if hasattr(config, "workerinput"):  # a worker: everything it ran goes home, also when it was interrupted
+        partial = [report.to_json() for report in state.runner.partial]
+        config.workeroutput[WORKER_OUTPUT] = state.raw_reports + partial  # type: ignore[attr-defined]
         return
     from conformance.api import write_outputs
     from conformance.engine import StopReason
@@ -450,4 +512,4 @@ def _install_signals(state: State) -> None:
     that way would otherwise ignore Ctrl-C sent to it later. Both are restored at the end."""
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
-            state.signals[signum] = signal.signal(signum, signal.default_int_handler)
+            state.signals[signum] = signal.signal(signum, state.interrupt)

@@ -36,7 +36,11 @@ class SlowApp(CountingApp):
 
 
 @contextmanager
-def suite_process(report_dir: Path, target: str, vendors: list[str], *extra: str) -> Iterator[subprocess.Popen[str]]:
+def suite_process(
+    report_dir: Path, target: str, vendors: list[str], *extra: str, new_session: bool = False
+) -> Iterator[subprocess.Popen[str]]:
+    """The suite in a process of its own; with `new_session`, also a process group of its own (with its
+    xdist workers), so that a test can send a signal to the group, as Ctrl-C in a terminal does."""
     command = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-q"]
     command += ["--seed", "1", "--request-timeout", "2", "--report-dir", str(report_dir), "--target-url", target]
     for vendor in vendors:
@@ -46,13 +50,22 @@ def suite_process(report_dir: Path, target: str, vendors: list[str], *extra: str
     if "-n" in extra:
         command += ["--dist", "loadscope"]  # what a conformance run under xdist needs
     proc = subprocess.Popen(
-        [*command, *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*command, *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=new_session,
     )
     try:
         yield proc
     finally:
         if proc.poll() is None:
-            proc.kill()
+            if new_session:
+                os.killpg(proc.pid, signal.SIGKILL)  # the workers too
+            else:
+                proc.kill()
             proc.communicate()
 
 
@@ -120,4 +133,33 @@ def test_an_interrupt_during_the_only_operation_still_writes_complete_reports(tm
     [vendor] = report["vendors"]
     # Every thread the run left behind is accounted for (one more may have been in flight).
     assert 0 < vendor["created_resources"] <= created_on_the_server <= vendor["created_resources"] + 1
+    assert (tmp_path / "junit.xml").read_text().strip().endswith("</testsuites>")
+
+
+@pytest.mark.slow
+def test_ctrl_c_under_xdist_keeps_what_the_workers_ran(tmp_path: Path) -> None:
+    vendors = ["seekrflow", "watsonx", "andibase"]
+    apps: list[CountingApp] = []
+    with (
+        mock_target(vendors, wrap=slow_counting(apps)) as target,
+        suite_process(tmp_path, target, vendors, "-n", "2", new_session=True) as proc,
+    ):
+        wait_for_requests(apps[0], 60, proc)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the controller and its workers
+        output, _ = proc.communicate(timeout=120)
+        created_on_the_server = apps[0].app.state.created
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
+    assert "INTERNALERROR" not in output and "Traceback" not in output, output[-3000:]
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert report["interrupted"] is True
+    assert len(report["results"]) == len(vendors) * len(ALL_CHECKS)  # every check, reached or not
+    notes = {r["note"] for r in report["results"] if r["outcome"] == "not_reached"}
+    assert notes <= {INTERRUPTED_NOTE}
+    judged = [r for r in report["results"] if r["outcome"] == "passed"]
+    assert judged, "what the workers ran before the interrupt is reported"
+    ran = [v for v in report["vendors"] if v["cases"] > 0]
+    assert ran, report["vendors"]
+    created = sum(v["created_resources"] for v in report["vendors"])
+    # Every thread the run left behind is accounted for (one more per worker may have been in flight).
+    assert 0 < created <= created_on_the_server <= created + 2
     assert (tmp_path / "junit.xml").read_text().strip().endswith("</testsuites>")
