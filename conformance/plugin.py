@@ -106,11 +106,14 @@ class State:
         config = session.config
         self.awaiting_workers = bool(config.getoption("numprocesses", None)) and not hasattr(config, "workerinput")
         try:
-            return (yield)
+            result = yield
         finally:
             self.awaiting_workers = False
             if self.grace is not None:
                 self.grace.cancel()
+        if self.grace is not None:  # interrupted, though the workers finished (the signal reached only this process)
+            raise KeyboardInterrupt
+        return result
 
     def interrupt(self, signum: int, frame: Any) -> None:
         """The handler of SIGINT and SIGTERM: stop the run like Ctrl-C. An xdist controller in its loop first

@@ -138,6 +138,25 @@ def test_an_interrupt_during_the_only_operation_still_writes_complete_reports(tm
 
 @pytest.mark.slow
 def test_ctrl_c_under_xdist_keeps_what_the_workers_ran(tmp_path: Path) -> None:
+    report = interrupt_under_xdist(tmp_path, os.killpg)  # what Ctrl-C in a terminal does: controller and workers
+    judged = [r for r in report["results"] if r["outcome"] == "passed"]
+    assert judged, "what the workers ran before the interrupt is reported"
+    assert [v for v in report["vendors"] if v["cases"] > 0], report["vendors"]
+    created = sum(v["created_resources"] for v in report["vendors"])
+    # Every thread the run left behind is accounted for (one more per worker may have been in flight).
+    assert 0 < created <= report["created_on_the_server"] <= created + 2
+
+
+@pytest.mark.slow
+def test_an_interrupt_of_the_xdist_controller_alone_still_ends_the_run_as_interrupted(tmp_path: Path) -> None:
+    # The workers go on (they were not signalled); the controller waits for them, boundedly, and never
+    # forgets that it was interrupted.
+    interrupt_under_xdist(tmp_path, os.kill)
+
+
+def interrupt_under_xdist(tmp_path: Path, kill: Any) -> dict[str, Any]:
+    """Interrupt a `-n 2` run with `kill(pid, SIGINT)` once the server has answered some requests; check that
+    it ends as interrupted, cleanly, with every check in its reports; return conformance.json."""
     vendors = ["seekrflow", "watsonx", "andibase"]
     apps: list[CountingApp] = []
     with (
@@ -145,7 +164,7 @@ def test_ctrl_c_under_xdist_keeps_what_the_workers_ran(tmp_path: Path) -> None:
         suite_process(tmp_path, target, vendors, "-n", "2", new_session=True) as proc,
     ):
         wait_for_requests(apps[0], 60, proc)
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the controller and its workers
+        kill(proc.pid, signal.SIGINT)
         output, _ = proc.communicate(timeout=120)
         created_on_the_server = apps[0].app.state.created
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
@@ -155,11 +174,5 @@ def test_ctrl_c_under_xdist_keeps_what_the_workers_ran(tmp_path: Path) -> None:
     assert len(report["results"]) == len(vendors) * len(ALL_CHECKS)  # every check, reached or not
     notes = {r["note"] for r in report["results"] if r["outcome"] == "not_reached"}
     assert notes <= {INTERRUPTED_NOTE}
-    judged = [r for r in report["results"] if r["outcome"] == "passed"]
-    assert judged, "what the workers ran before the interrupt is reported"
-    ran = [v for v in report["vendors"] if v["cases"] > 0]
-    assert ran, report["vendors"]
-    created = sum(v["created_resources"] for v in report["vendors"])
-    # Every thread the run left behind is accounted for (one more per worker may have been in flight).
-    assert 0 < created <= created_on_the_server <= created + 2
     assert (tmp_path / "junit.xml").read_text().strip().endswith("</testsuites>")
+    return {**report, "created_on_the_server": created_on_the_server}
