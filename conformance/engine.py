@@ -562,7 +562,8 @@ class VendorRunner:
         if content is not None and isinstance(case.body, bytes | bytearray):  # not a JSON value: its exact bytes
             exchange.body_base64 = base64.b64encode(redacted_bytes(content)).decode("ascii")
         state["exchange"] = exchange  # the last exchange, for confirmation and replay (conformance.verdicts)
-        curl = self._reproduction(method, _full_url(url, params), headers, content)
+        # Built only for a case a failure keeps (most cases fail nothing): quoting a large body costs.
+        curl = functools.cache(functools.partial(self._reproduction, method, _full_url(url, params), headers, content))
         phase = self.labels.get(case.id) or (case.meta.phase.name.value if case.meta is not None else "probe")
         mode = case.meta.generation.mode.value if case.meta is not None else "positive"
         size = len(content or b"") + len(url)
@@ -571,7 +572,7 @@ class VendorRunner:
             record = self.coverage.setdefault(case.operation.label, CoverageRecord())
             record.record(case.body, schema, self.profile.spec, body_bytes=len(content))
         if self.options.dry_run:
-            line = curl if content is None or len(content) <= MAX_DRY_RUN_BODY else _too_long(method, url, content)
+            line = curl() if content is None or len(content) <= MAX_DRY_RUN_BODY else _too_long(method, url, content)
             self.planned.setdefault(case.operation.label, []).append(f"{line}  # {self.profile.key} [{phase}/{mode}]")
             return
         try:
@@ -665,7 +666,7 @@ class VendorRunner:
         message: str,
         title: str,
         exchange: Exchange,
-        curl: str,
+        curl: Callable[[], str],
         phase: str,
         mode: str,
         size: int,
@@ -692,7 +693,7 @@ class VendorRunner:
             title=title,
             message=redact(message),
             exchange=exchange,
-            curl=curl,
+            curl=curl(),
             phase=phase,
             generation_mode=mode,
             finding=key,

@@ -47,12 +47,14 @@ def printf_format(content: bytes) -> str:
     """A `printf` format string (single-quoted shell word) that prints exactly `content`: printable ASCII
     as itself, every other byte (and `%`, `\\`, `'`) as an octal escape, which bash's and coreutils'
     printf both read."""
-    out = []
-    for index, byte in enumerate(content):
-        char = chr(byte)
-        plain = 0x20 <= byte < 0x7F and char not in "%\\'" and not (index == 0 and char == "-")  # not an option
-        out.append(char if plain else f"\\{byte:03o}")
-    return "'" + "".join(out) + "'"
+    # str.translate over the latin-1 text maps each byte in C: bodies of megabytes are quoted per failure.
+    text = content.decode("latin-1").translate(_PRINTF_ESCAPES)
+    if text.startswith("-"):  # not an option
+        text = "\\055" + text[1:]
+    return "'" + text + "'"
+
+
+_PRINTF_ESCAPES = {byte: f"\\{byte:03o}" for byte in range(256) if not (0x20 <= byte < 0x7F) or chr(byte) in "%\\'"}
 
 
 def _plain_word(text: str) -> bool:
