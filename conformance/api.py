@@ -51,6 +51,7 @@ from conformance.transport import HttpxTransport, Ledger, RateLimit, tls_verify
 from conformance.vendors import FALLBACK_TOKEN_ENV, Profile, select_vendors
 
 MOCK_TOKEN = "conformance-mock-token"
+MAX_WORKERS = 64  # --workers: more threads than this only add contention on one process's GIL
 DRY_RUN_TOKEN = "conformance-dry-run-token"  # makes the cases carry an auth header that --dry-run then shows as $VAR
 
 __all__ = [
@@ -91,6 +92,7 @@ class Settings:
     confirm: int = DEFAULT_CONFIRM  # re-sends of each distinct failure's kept case; 0: no confirmation
     shrink: bool = False  # --shrink: Hypothesis shrinks each failing case (on by default against the embedded mock)
     skip_checks: tuple[str, ...] = ()  # checks turned off (e.g. error_shape, for spec-only verdicts)
+    workers: int = 1  # --workers: threads that send each operation's cases concurrently
     warnings: list[str] = field(default_factory=list)
 
     def base_url_for(self, profile: Profile) -> str | None:
@@ -146,6 +148,7 @@ def make_settings(
     confirm: int | None = None,
     skip_checks: Iterable[str] = (),
     shrink: bool | None = None,
+    workers: int | None = None,
 ) -> Settings:
     """Validate plain options into Settings; any mistake is a UsageError of one line."""
     profiles = select_vendors(list(vendors), vendors_dir)
@@ -169,6 +172,10 @@ def make_settings(
     for name in skipped:
         if name not in ALL_CHECKS:
             raise UsageError(f"--skip-check {name!r}: no such check (known: {', '.join(ALL_CHECKS)})")
+    if workers is not None and (
+        not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= MAX_WORKERS
+    ):
+        raise UsageError(f"--workers must be a whole number from 1 to {MAX_WORKERS} (got {workers!r})")
     if confirm is not None and (not isinstance(confirm, int) or confirm < 0):
         raise UsageError(f"--confirm must be a whole number of re-sends, 0 or more (got {confirm!r})")
     verify: bool | str = True
@@ -210,6 +217,7 @@ def make_settings(
         timestamp_skew=timestamp_skew,
         confirm=DEFAULT_CONFIRM if confirm is None else confirm,
         skip_checks=skipped,
+        workers=1 if workers is None else workers,
         shrink=target_url is None if shrink is None else shrink,  # it multiplies traffic: opt-in against a target
         warnings=warnings,
     )
@@ -439,6 +447,7 @@ class Runner:
                 timestamp_skew=s.timestamp_skew,
                 confirm=s.confirm,
                 shrink=s.shrink,
+                workers=s.workers,
                 checks=tuple(c for c in ALL_CHECKS if c not in s.skip_checks),
             )
             self._runners[vendor] = VendorRunner(

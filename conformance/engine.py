@@ -10,6 +10,7 @@ records per check how many cases it judged and each distinct failure (the smalle
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import functools
 import hashlib
@@ -18,11 +19,13 @@ import unittest
 import uuid
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
 from typing import Any
 
+import httpx
 import hypothesis
 import hypothesis.strategies as st
 import schemathesis
@@ -53,6 +56,7 @@ from conformance.transport import (
     BudgetExhausted,
     HttpxTransport,
     RequestTimedOut,
+    SendCancelled,
     TargetUnreachable,
     UnsendableRequest,
     header_dict,
@@ -123,6 +127,7 @@ class RunOptions:
     timestamp_skew: float | None = None  # seconds; None: the profile's, else the default
     shrink: bool = False  # --shrink: reduce each failure's case with Hypothesis's shrinker (conformance.verdicts)
     confirm: int = 1  # re-sends of each distinct failure's kept case (conformance.verdicts); 0: none
+    workers: int = 1  # --workers: threads that send a phase's cases concurrently (1: each case sent, then judged)
 
 
 @dataclass
@@ -132,6 +137,23 @@ class _CheckTally:
     # Our check raised: not the vendor's.
     not_judged: dict[str, tuple[tuple[int, int], Failure]] = field(default_factory=dict)
     cases_kept: dict[str, Any] = field(default_factory=dict)  # finding key -> the case of the kept failure
+
+
+@dataclass
+class _Prepared:
+    """A case ready to send: the request, and what reports show of it."""
+
+    case: Any
+    method: str
+    url: str
+    headers: dict[str, str]
+    params: Any
+    content: bytes | None
+    exchange: Exchange
+    curl: Callable[[], str]
+    phase: str
+    mode: str
+    size: int
 
 
 class RunStopped(Exception):
@@ -204,6 +226,85 @@ class OperationOutcome:
         if self.stopped and outcome in ("passed", "failed"):
             return f"judged only the cases sent before the run stopped: {self.stop_note}"
         return None
+
+
+class _Pipeline:
+    """Sends an operation's cases from `workers` threads (--workers) while the run's thread generates and judges.
+
+    The run's thread prepares each case and reserves its budget slot in generation order, then hands it to
+    a sending thread (which waits for its rate slot and sends: the wire only) and judges the answers in
+    generation order, so the checks that remember earlier answers (unique ids, conflicts) see the same
+    history as a run with one worker. At most `2 * workers` cases are in flight: when the window is full,
+    the oldest is judged first. Two cases that carry the same client-chosen id (profile `client_ids`) are
+    never in flight together: which of them the target answers as the first would be a race."""
+
+    def __init__(
+        self,
+        runner: VendorRunner,
+        workers: int,
+        judge: Callable[[_Prepared, httpx.Response | Exception], None],
+        stop: Callable[[BudgetExhausted | TargetUnreachable], None],
+    ) -> None:
+        self.runner = runner
+        self.judge = judge
+        self.stop = stop
+        self.limit = 2 * workers
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conformance-send")
+        self.window: collections.deque[tuple[_Prepared, Future[httpx.Response | Exception]]] = collections.deque()
+        self.last_with_id: dict[str, Future[httpx.Response | Exception]] = {}  # client-chosen id -> its last send
+
+    def submit(self, prepared: _Prepared) -> None:
+        """Reserve the case's request and start sending it; BudgetExhausted when the budget is spent."""
+        self.runner.transport.reserve()
+        keys = self._client_ids(prepared.case)
+        before = [self.last_with_id[key] for key in keys if key in self.last_with_id]
+        future = self.pool.submit(self._send, prepared, before)
+        self.last_with_id.update(dict.fromkeys(keys, future))
+        self.window.append((prepared, future))
+        while len(self.window) >= self.limit:
+            self._judge_oldest()
+
+    def _send(
+        self, prepared: _Prepared, before: list[Future[httpx.Response | Exception]]
+    ) -> httpx.Response | Exception:
+        # Submitted earlier, so already running or done (the pool starts its work in order): no deadlock.
+        wait(before)
+        return self.runner._send(prepared, reserved=True)
+
+    def _client_ids(self, case: Any) -> list[str]:
+        """The client-chosen ids a case carries, compared loosely (a UUID's case aside, two equal ids always match)."""
+        body = case.body if isinstance(case.body, dict) else {}
+        return [
+            f"{rule.name}={str(body[rule.name]).lower()}"
+            for rule in self.runner.profile.client_ids
+            if rule.name in body
+        ]
+
+    def _judge_oldest(self) -> None:
+        prepared, future = self.window.popleft()
+        try:
+            sent = future.result()
+        except (BudgetExhausted, TargetUnreachable) as exc:  # a retry found the budget spent; the target went away
+            self.stop(exc)
+            return
+        except SendCancelled:
+            return
+        self.judge(prepared, sent)
+
+    def drain(self) -> None:
+        """Judge every case still in flight."""
+        while self.window:
+            self._judge_oldest()
+        self.last_with_id.clear()
+
+    def close(self, *, cancel: bool) -> None:
+        """Join the sending threads; with `cancel` (an interrupt, a crash), what waits or is on the wire is cut off."""
+        if cancel:
+            with self.runner.transport.cancelling():
+                self.pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            self.pool.shutdown(wait=True)
+        self.window.clear()
 
 
 class VendorRunner:
@@ -319,15 +420,30 @@ class VendorRunner:
                 contexts[key] = self.check_context(operation, phase)
             return contexts[key]
 
+        def stop(exc: BudgetExhausted | TargetUnreachable) -> None:
+            if not state["stopped"]:
+                budget = isinstance(exc, BudgetExhausted)
+                state["stopped"], state["detail"] = StopReason.BUDGET if budget else StopReason.UNREACHABLE, str(exc)
+
+        # --workers N: the phases' cases go on the wire from N threads; generation and judging stay here.
+        pipeline = (
+            _Pipeline(
+                self, self.options.workers, functools.partial(self._judge, tallies=tallies, context=context), stop
+            )
+            if self.options.workers > 1 and not self.options.dry_run
+            else None
+        )
+
         def test(case: Any) -> None:
             if state["stopped"]:
                 return
             try:
-                self._exercise(case, tallies, context, state)
-            except BudgetExhausted as exc:
-                state["stopped"], state["detail"] = StopReason.BUDGET, str(exc)
-            except TargetUnreachable as exc:
-                state["stopped"], state["detail"] = StopReason.UNREACHABLE, str(exc)
+                if pipeline is None:
+                    self._exercise(case, tallies, context, state)
+                elif (prepared := self._prepare(case, state)) is not None:
+                    pipeline.submit(prepared)
+            except (BudgetExhausted, TargetUnreachable) as exc:
+                stop(exc)
 
         def outcome() -> OperationOutcome:
             record = self.coverage.get(label)
@@ -345,6 +461,7 @@ class VendorRunner:
             )
 
         self.partial = None
+        cancelled = True  # until the run ends normally: what is still in flight is cut off, not waited for
         try:
             for mode in (HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING):
                 if state["stopped"]:
@@ -361,6 +478,8 @@ class VendorRunner:
                         self._fuzzing_test(operation, test)()
                     else:
                         self._hypothesis_test(operation, test, mode)()
+                if pipeline is not None:
+                    pipeline.drain()  # the phase's cases in flight, judged before the next phase generates
             if not state["stopped"]:
                 self._probe_unknown_resources(operation, tallies, context, state)
             if not state["stopped"]:
@@ -371,11 +490,15 @@ class VendorRunner:
             if not state["stopped"] and self.options.shrink and not self.options.dry_run:
                 # Hypothesis's own shrinker, through a dedicated search per failure (conformance.verdicts).
                 shrink(self, operation, tallies, context)
+            cancelled = False
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: keep what ran (and the threads it created) for the reports, then stop.
             state["stopped"] = StopReason.INTERRUPTED
             self.partial = outcome()
             raise
+        finally:
+            if pipeline is not None:
+                pipeline.close(cancel=cancelled)  # no sending thread outlives the operation
         return outcome()
 
     def _settings(self, operation: Any, phase: str | None) -> hypothesis.settings:
@@ -545,7 +668,13 @@ class VendorRunner:
     ) -> None:
         """Send one case and run every enabled check on its response. `resend`: the case was sent before
         (confirmation, replay): its body is not counted again in the coverage record."""
-        keep = functools.partial(self._record, case=case)
+        prepared = self._prepare(case, state, resend=resend)
+        if prepared is not None:
+            self._judge(prepared, self._send(prepared), tallies, context, only)
+
+    def _prepare(self, case: Any, state: dict[str, Any], *, resend: bool = False) -> _Prepared | None:
+        """What is sent for a case and what reports show of it (on the run's thread, in generation order);
+        None for --dry-run, which only plans the case."""
         kwargs = case.as_transport_kwargs(base_url=self.base_url)
         method, url, headers, params, content = request_from_kwargs(kwargs)
         state["cases"] += 1
@@ -574,17 +703,52 @@ class VendorRunner:
         if self.options.dry_run:
             line = curl() if content is None or len(content) <= MAX_DRY_RUN_BODY else _too_long(method, url, content)
             self.planned.setdefault(case.operation.label, []).append(f"{line}  # {self.profile.key} [{phase}/{mode}]")
-            return
+            return None
+        return _Prepared(case, method, url, headers, params, content, exchange, curl, phase, mode, size)
+
+    def _send(self, prepared: _Prepared, *, reserved: bool = False) -> httpx.Response | Exception:
+        """Put a prepared case on the wire (on any thread): the response, or the exchange's own failure (a
+        timeout, a broken response, a request httpx refuses to send). BudgetExhausted, TargetUnreachable and
+        SendCancelled propagate: they stop the run, they are no verdict."""
         try:
-            response = self.transport.request(method, url, headers=headers, params=params, content=content)
-        except RequestTimedOut as exc:
-            keep(tallies, "request_timeout", str(exc), "Request timed out", exchange, curl, phase, mode, size)
+            return self.transport.request(
+                prepared.method,
+                prepared.url,
+                headers=prepared.headers,
+                params=prepared.params,
+                content=prepared.content,
+                reserved=reserved,
+            )
+        except (RequestTimedOut, BrokenResponse, UnsendableRequest) as exc:
+            return exc
+
+    def _judge(
+        self,
+        prepared: _Prepared,
+        sent: httpx.Response | Exception,
+        tallies: dict[str, _CheckTally],
+        context: Callable[[Any], CheckContext],
+        only: tuple[str, ...] | None = None,
+    ) -> None:
+        """Run every enabled check on the answer to a sent case (on the run's thread, in generation order)."""
+        case, exchange, curl, phase, mode, size = (
+            prepared.case,
+            prepared.exchange,
+            prepared.curl,
+            prepared.phase,
+            prepared.mode,
+            prepared.size,
+        )
+        keep = functools.partial(self._record, case=case)
+        if isinstance(sent, RequestTimedOut):
+            keep(tallies, "request_timeout", str(sent), "Request timed out", exchange, curl, phase, mode, size)
             return
-        except BrokenResponse as exc:
-            keep(tallies, "broken_response", str(exc), "Broken response", exchange, curl, phase, mode, size)
+        if isinstance(sent, BrokenResponse):
+            keep(tallies, "broken_response", str(sent), "Broken response", exchange, curl, phase, mode, size)
             return
-        except UnsendableRequest:
+        if isinstance(sent, Exception):
             return  # httpx refuses to put this generated request on the wire: nothing to judge the target on
+        response = sent
         if "request_timeout" in tallies:
             tallies["request_timeout"].cases += 1
         exchange.status = response.status_code
@@ -609,7 +773,7 @@ class VendorRunner:
             keep(tallies, "response_schema_conformance", not_json, title, exchange, curl, phase, mode, size)
         st_response = StResponse.from_httpx(response, verify=True)
         ctx = context(case.meta.phase.name if case.meta is not None else None)
-        authenticated = self.authenticated(headers)
+        authenticated = bool(exchange.authenticated)
         enabled = [c for c in _enabled_checks(ctx) if c.__name__ in tallies and (only is None or c.__name__ in only)]
         # Before the checks: what this answer created, for later repeats. A body too deep to read leaves
         # nothing to remember (the checks report it as not judged).

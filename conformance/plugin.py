@@ -176,6 +176,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--max-requests", type=int, default=None, help="hard budget of requests over the whole run")
     group.addoption("--rate-limit", default=None, help="e.g. 10/s or 100/m")
     group.addoption(
+        "--workers",
+        default=None,
+        metavar="N",
+        help="threads that send each operation's cases concurrently, for a target with latency (default 1; at "
+        "most 64); same cases and verdicts; shares --max-requests and --rate-limit; ini conformance_workers",
+    )
+    group.addoption(
         "--max-body-bytes", type=int, default=None, help=f"cap on a response body (default {DEFAULT_MAX_BODY})"
     )
     group.addoption("--ca-bundle", default=None, help="CA bundle for a private CA")
@@ -219,6 +226,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("conformance_report_dir", "default report directory", default=DEFAULT_REPORT_DIR)
     parser.addini("conformance_timestamp_skew", "default --timestamp-skew in seconds", default="")
     parser.addini("conformance_vendors_dir", "default --vendors-dir", default="")
+    parser.addini("conformance_workers", "default --workers", default="")
     parser.addini("conformance_skip_checks", "checks turned off (names separated by spaces or commas)", default="")
 
 
@@ -238,7 +246,7 @@ def _state(config: pytest.Config) -> State | None:
 
 def _settings(config: pytest.Config) -> Settings:
     """The settings from the options, then the ini keys; on an xdist worker, with the controller's seed."""
-    from conformance.api import make_settings
+    from conformance.api import MAX_WORKERS, make_settings
     from conformance.errors import UsageError
 
     opt = config.getoption
@@ -248,6 +256,12 @@ def _settings(config: pytest.Config) -> Settings:
             skew = float(config.getini("conformance_timestamp_skew"))
         except ValueError:
             raise UsageError("conformance_timestamp_skew must be a number of seconds") from None
+    workers = opt("--workers") or config.getini("conformance_workers") or None
+    if workers is not None:
+        try:
+            workers = int(workers)
+        except ValueError:
+            raise UsageError(f"--workers must be a whole number from 1 to {MAX_WORKERS} (got {workers!r})") from None
     worker = getattr(config, "workerinput", None)
     seed = opt("--seed")
     if seed is None and worker is not None:
@@ -272,6 +286,7 @@ def _settings(config: pytest.Config) -> Settings:
         dry_run=opt("--dry-run"),
         confirm=opt("--confirm"),
         shrink=opt("conformance_shrink"),
+        workers=workers,
         skip_checks=[*opt("--skip-check"), str(config.getini("conformance_skip_checks"))],
         check_report_dir=worker is None,  # workers never write reports
     )

@@ -9,13 +9,16 @@ respx can stand in for a server in self-tests.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import http.cookiejar
 import json
 import os
+import socket
 import ssl
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -61,6 +64,11 @@ class UnsendableRequest(Exception):
 
 class BrokenResponse(Exception):
     """The target sent something that is not a complete HTTP response (reset mid-body, bad length)."""
+
+
+class SendCancelled(Exception):
+    """The run was interrupted while this request waited for its turn or was on the wire (`--workers`):
+    it gets no verdict."""
 
 
 @dataclass
@@ -117,18 +125,20 @@ class Ledger:
             handle.write("0 0\n")
         return cls(path)
 
-    def take(self, max_requests: int | None, interval: float | None, now: float) -> float:
-        """Count one request against the shared budget and return its slot (a time on `now`'s clock);
-        BudgetExhausted when the budget is spent."""
+    def take(self, max_requests: int | None, interval: float | None, now: float, *, count: bool = True) -> float:
+        """Count one request against the shared budget (unless `count` is false: its budget was reserved
+        before) and return its slot (a time on `now`'s clock; `now` without a rate); BudgetExhausted when
+        the budget is spent."""
         fd = os.open(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             sent_text, slot_text = os.pread(fd, 64, 0).decode("ascii").split()
             sent, next_slot = int(sent_text), float(slot_text)
-            if max_requests is not None and sent >= max_requests:
+            if count and max_requests is not None and sent >= max_requests:
                 raise BudgetExhausted(f"{BUDGET_NOTE} of {max_requests} was spent before this check ran")
             slot = max(now, next_slot) if interval is not None else now
-            record = f"{sent + 1} {slot + interval if interval is not None else 0!r}\n".encode("ascii")
+            following = slot + interval if interval is not None else next_slot
+            record = f"{sent + 1 if count else sent} {following!r}\n".encode("ascii")
             os.ftruncate(fd, 0)
             os.pwrite(fd, record, 0)
             return slot
@@ -155,6 +165,9 @@ class HttpxTransport:
     ledger: Ledger | None = None  # the budget and rate shared with the run's other processes
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_slot: float = 0.0
+    _cancelled: threading.Event = field(default_factory=threading.Event)  # set while `cancelling`
+    # The client's open connections, for `cancelling` to shut: a WeakSet, so a closed connection is forgotten.
+    _streams: weakref.WeakSet[_DeadlineStream] = field(default_factory=weakref.WeakSet)
 
     def __post_init__(self) -> None:
         if self.client is None:
@@ -166,7 +179,7 @@ class HttpxTransport:
                 timeout=self.timeout,
                 verify=tls_verify(self.verify),
                 trust_env=True,
-                transport=_deadline_transport(self.verify),
+                transport=_deadline_transport(self.verify, self._streams),
                 cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
                 headers={"Accept-Encoding": ACCEPT_ENCODING},
             )
@@ -188,25 +201,49 @@ class HttpxTransport:
             out[name] = f"{out[name]}, {value}" if name in out else value
         return out
 
-    def _acquire(self) -> None:
+    def reserve(self) -> None:
+        """Count one request against the budget now, for a `request(..., reserved=True)` to come: a run with
+        `--workers` reserves each case's request in generation order on its own thread, so which cases the
+        budget covers does not depend on the timing of the threads that send them. BudgetExhausted when spent."""
+        with self._lock:
+            if self.ledger is not None:
+                try:
+                    self.ledger.take(self.max_requests, None, self.clock())
+                except BudgetExhausted:
+                    self.stats.budget_exhausted = True
+                    raise
+            else:
+                self._count_budget()
+            self.stats.requests += 1
+
+    def _count_budget(self) -> None:
+        """One request against this process's budget (the lock held)."""
+        if self.max_requests is not None and self.stats.requests >= self.max_requests:
+            self.stats.budget_exhausted = True
+            raise BudgetExhausted(f"{BUDGET_NOTE} of {self.max_requests} was spent before this check ran")
+
+    def _acquire(self, *, reserved: bool = False) -> None:
+        """Take a budget slot (unless `reserved` by `reserve`) and the next rate slot, then wait for that slot.
+        Slots are handed out under the lock (or the xdist ledger's), so they stay evenly spaced whichever
+        thread or process takes them."""
         if self.ledger is not None:
             with self._lock:
                 now = self.clock()
                 interval = self.rate_limit.interval if self.rate_limit is not None else None
                 try:
-                    slot = self.ledger.take(self.max_requests, interval, now)
+                    slot = self.ledger.take(self.max_requests, interval, now, count=not reserved)
                 except BudgetExhausted:
                     self.stats.budget_exhausted = True
                     raise
-                self.stats.requests += 1
+                if not reserved:
+                    self.stats.requests += 1
             if slot > now:
-                self.sleep(slot - now)
+                self._wait(slot - now)
             return
         with self._lock:
-            if self.max_requests is not None and self.stats.requests >= self.max_requests:
-                self.stats.budget_exhausted = True
-                raise BudgetExhausted(f"{BUDGET_NOTE} of {self.max_requests} was spent before this check ran")
-            self.stats.requests += 1
+            if not reserved:
+                self._count_budget()
+                self.stats.requests += 1
             wait = 0.0
             if self.rate_limit is not None:
                 now = self.clock()
@@ -214,7 +251,32 @@ class HttpxTransport:
                 self._next_slot = slot + self.rate_limit.interval
                 wait = slot - now
         if wait > 0:
-            self.sleep(wait)
+            self._wait(wait)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep for pacing; on the real clock, a wait that `cancelling` cuts short (SendCancelled)."""
+        if self.sleep is time.sleep:
+            if self._cancelled.wait(seconds):
+                raise SendCancelled("the run was interrupted before this request was sent")
+        else:
+            self.sleep(seconds)
+
+    def _count(self, name: str) -> None:
+        with self._lock:  # the sending threads of --workers share these counters
+            setattr(self.stats, name, getattr(self.stats, name) + 1)
+
+    @contextlib.contextmanager
+    def cancelling(self) -> Iterator[None]:
+        """While the block runs, every request of another thread ends at once with SendCancelled: one waiting
+        for its rate slot stops waiting, one on the wire has its connection shut (which wakes a blocked read).
+        What an interrupted run with `--workers` does before it joins its sending threads."""
+        self._cancelled.set()
+        try:
+            for stream in list(self._streams):
+                stream.shut()
+            yield
+        finally:
+            self._cancelled.clear()
 
     def request(
         self,
@@ -224,40 +286,67 @@ class HttpxTransport:
         headers: dict[str, str] | None = None,
         params: Any = None,
         content: bytes | None = None,
+        reserved: bool = False,
     ) -> httpx.Response:
-        """Send one request; 429 with Retry-After is waited out and retried up to a bound."""
+        """Send one request; 429 with Retry-After is waited out and retried up to a bound. `reserved`: its
+        budget slot was taken by `reserve` (a retry takes a slot of its own)."""
         for attempt in range(self.max_429_retries + 1):
-            response = self._send_once(method, url, headers=headers, params=params, content=content)
+            response = self._send_once(
+                method, url, headers=headers, params=params, content=content, reserved=reserved and attempt == 0
+            )
             if response.status_code != 429 or attempt == self.max_429_retries:
                 return response
             delay = _retry_after(response.headers.get("retry-after"))
             if delay is None or delay > MAX_RETRY_AFTER:
                 return response  # no hint, or longer than we wait: the 429 stands
-            self.stats.retried_429 += 1
-            self.sleep(delay)
+            self._count("retried_429")
+            self._wait(delay)
         return response  # pragma: no cover - the loop always returns
 
     def _send_retrying_connect(self, request: httpx.Request) -> httpx.Response:
         """Send; a failed connection is retried once before the target counts as unreachable."""
         assert self.client is not None
         try:
-            return self.client.send(request, stream=True)
-        except httpx.ConnectError:
-            return self.client.send(request, stream=True)
+            try:
+                return self.client.send(request, stream=True)
+            except httpx.ConnectError:
+                return self.client.send(request, stream=True)
+        except httpx.TransportError:
+            if self._cancelled.is_set():  # the connection was shut by `cancelling`, not by the target
+                raise SendCancelled("the run was interrupted while this request was on the wire") from None
+            raise
 
     def _send_once(
-        self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None,
+        params: Any,
+        content: bytes | None,
+        reserved: bool = False,
     ) -> httpx.Response:
         try:
-            return self._send_within_deadline(method, url, headers=headers, params=params, content=content)
+            return self._send_within_deadline(
+                method, url, headers=headers, params=params, content=content, reserved=reserved
+            )
         finally:
             _DEADLINE.at = None
 
     def _send_within_deadline(
-        self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None,
+        params: Any,
+        content: bytes | None,
+        reserved: bool,
     ) -> httpx.Response:
         assert self.client is not None
-        self._acquire()
+        self._acquire(reserved=reserved)
+        if self._cancelled.is_set():
+            raise SendCancelled("the run was interrupted before this request was sent")
         request = self.client.build_request(method, url, headers=headers, params=params, content=content)
         started = time.monotonic()
         deadline = started + self.timeout
@@ -265,7 +354,7 @@ class HttpxTransport:
         try:
             response = self._send_retrying_connect(request)
         except httpx.TimeoutException:
-            self.stats.timeouts += 1
+            self._count("timeouts")
             raise RequestTimedOut(method, str(request.url), self.timeout) from None
         except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
             raise TargetUnreachable(f"cannot reach {_origin(request.url)}: {_cause(exc)}") from None
@@ -288,12 +377,14 @@ class HttpxTransport:
                     capped = True
                     break
                 if time.monotonic() > deadline:
-                    self.stats.timeouts += 1
+                    self._count("timeouts")
                     raise RequestTimedOut(method, str(request.url), self.timeout)
         except httpx.TimeoutException:
-            self.stats.timeouts += 1
+            self._count("timeouts")
             raise RequestTimedOut(method, str(request.url), self.timeout) from None
         except httpx.TransportError as exc:
+            if self._cancelled.is_set():  # the connection was shut by `cancelling`, not broken by the target
+                raise SendCancelled("the run was interrupted while this request was on the wire") from None
             raise BrokenResponse(f"{method} {request.url}: response broken mid-body: {_cause(exc)}") from None
         except zlib.error as exc:
             encoding = response.headers.get("content-encoding", "")
@@ -308,7 +399,7 @@ class HttpxTransport:
         for name in ("content-encoding", "content-length", "transfer-encoding") if decoder else ("content-length",):
             headers_out.pop(name, None)
         if capped:
-            self.stats.capped_bodies += 1
+            self._count("capped_bodies")
             headers_out[CAP_HEADER] = str(self.max_body_bytes)
         result = httpx.Response(
             response.status_code, headers=headers_out, content=body, request=request, extensions=response.extensions
@@ -316,7 +407,7 @@ class HttpxTransport:
         result.elapsed = timedelta(seconds=time.monotonic() - started)
         if 200 <= result.status_code < 300 and method.upper() in CREATING_METHODS:
             # Counted here, so Schemathesis's own probes (sent through this transport too) are included.
-            self.stats.created += 1
+            self._count("created")
         return result
 
 
@@ -345,8 +436,18 @@ def _remaining(timeout: float | None) -> float | None:
 
 
 class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, streams: weakref.WeakSet[_DeadlineStream]) -> None:
         self.inner = inner
+        self.streams = streams  # every connection of the transport (HttpxTransport.cancelling shuts them)
+        streams.add(self)
+
+    def shut(self) -> None:
+        """Shut the connection's socket down, from any thread: a read blocked on it returns at once (closing
+        the descriptor would not wake it)."""
+        sock = self.inner.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self.inner.read(max_bytes, _remaining(timeout))
@@ -360,15 +461,16 @@ class _DeadlineStream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, _remaining(timeout)))
+        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, _remaining(timeout)), self.streams)
 
     def get_extra_info(self, info: str) -> Any:
         return self.inner.get_extra_info(info)
 
 
 class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+    def __init__(self, inner: httpcore.NetworkBackend, streams: weakref.WeakSet[_DeadlineStream]) -> None:
         self.inner = inner
+        self.streams = streams
 
     def connect_tcp(
         self,
@@ -379,12 +481,13 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         stream = self.inner.connect_tcp(host, port, _remaining(timeout), local_address, socket_options)
-        return _DeadlineStream(stream)
+        return _DeadlineStream(stream, self.streams)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self.inner.connect_unix_socket(path, _remaining(timeout), socket_options))
+        stream = self.inner.connect_unix_socket(path, _remaining(timeout), socket_options)
+        return _DeadlineStream(stream, self.streams)
 
     def sleep(self, seconds: float) -> None:
         self.inner.sleep(seconds)
@@ -395,10 +498,10 @@ def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
     return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
 
-def _deadline_transport(verify: bool | str) -> httpx.HTTPTransport:
-    """httpx's own transport, whose connections honour the request deadline."""
+def _deadline_transport(verify: bool | str, streams: weakref.WeakSet[_DeadlineStream]) -> httpx.HTTPTransport:
+    """httpx's own transport, whose connections honour the request deadline (and are kept in `streams`)."""
     transport = httpx.HTTPTransport(verify=tls_verify(verify), trust_env=True)
-    compat.wrap_network_backend(transport, _DeadlineBackend)
+    compat.wrap_network_backend(transport, lambda inner: _DeadlineBackend(inner, streams))
     return transport
 
 
