@@ -14,12 +14,13 @@ import collections
 import contextlib
 import functools
 import hashlib
+import threading
 import time
 import unittest
 import uuid
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
@@ -77,6 +78,9 @@ PROBES_PER_OPERATION = 3
 MAX_DRY_RUN_BODY = 4000  # bytes of a body --dry-run prints in its curl command
 OUR_POSITIVE_WEIGHT = 2  # in the fuzzing phase's choice between Schemathesis's cases and ours
 CASE_ID_HEADER = "x-schemathesis-testcaseid"
+# --workers: cases in flight per sending thread, so that the run's thread generates ahead while a case that must
+# wait for an earlier one with the same client-chosen id does (what a window of cases holds in memory is bounded).
+WINDOW_PER_WORKER = 4
 SKIPPED_NOTE = "turned off (--skip-check / ini conformance_skip_checks)"
 
 
@@ -234,9 +238,16 @@ class _Pipeline:
     The run's thread prepares each case and reserves its budget slot in generation order, then hands it to
     a sending thread (which waits for its rate slot and sends: the wire only) and judges the answers in
     generation order, so the checks that remember earlier answers (unique ids, conflicts) see the same
-    history as a run with one worker. At most `2 * workers` cases are in flight: when the window is full,
-    the oldest is judged first. Two cases that carry the same client-chosen id (profile `client_ids`) are
-    never in flight together: which of them the target answers as the first would be a race."""
+    history as a run with one worker. At most `WINDOW_PER_WORKER * workers` cases are in flight: when the
+    window is full, the oldest is judged first.
+
+    Cases that carry the same client-chosen id (profile `client_ids`) are kept in generation order at the
+    target until one of them is answered with a 2xx (the target then holds the id, and under the conflict
+    policies a repeat changes nothing): a valid case is sent only after every earlier case with that id was
+    answered, and an invalid (negative) case after every earlier valid one, else which of two creates gets
+    the 201 and which the 409 would be a race. Invalid cases with the same id may be in flight together:
+    they create nothing on a conforming target (Schemathesis's coverage phase sends a hundred of them with
+    one id). A waiting case holds no sending thread."""
 
     def __init__(
         self,
@@ -248,28 +259,72 @@ class _Pipeline:
         self.runner = runner
         self.judge = judge
         self.stop = stop
-        self.limit = 2 * workers
+        self.limit = WINDOW_PER_WORKER * workers
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conformance-send")
         self.window: collections.deque[tuple[_Prepared, Future[httpx.Response | Exception]]] = collections.deque()
         self.last_with_id: dict[str, Future[httpx.Response | Exception]] = {}  # client-chosen id -> its last send
+        # Invalid (negative) cases with a client-chosen id, sent since the last case that may create it.
+        self.invalid_since: dict[str, list[Future[httpx.Response | Exception]]] = {}
+        self.established: set[str] = set()  # client-chosen ids a 2xx answered: the target holds them
+        self.lock = threading.Lock()
 
     def submit(self, prepared: _Prepared) -> None:
         """Reserve the case's request and start sending it; BudgetExhausted when the budget is spent."""
         self.runner.transport.reserve()
-        keys = self._client_ids(prepared.case)
+        with self.lock:
+            keys = [key for key in self._client_ids(prepared.case) if key not in self.established]
+        future: Future[httpx.Response | Exception] = Future()
+        # After the last case that may create the id; a case that may create it also after every invalid one
+        # sent since (readers and writers, the invalid cases being the readers).
         before = [self.last_with_id[key] for key in keys if key in self.last_with_id]
-        future = self.pool.submit(self._send, prepared, before)
-        self.last_with_id.update(dict.fromkeys(keys, future))
+        if prepared.mode == "negative":
+            for key in keys:
+                self.invalid_since.setdefault(key, []).append(future)
+        else:
+            before += [earlier for key in keys for earlier in self.invalid_since.pop(key, [])]
+            self.last_with_id.update(dict.fromkeys(keys, future))
         self.window.append((prepared, future))
+        self._after(before, functools.partial(self._start, prepared, keys, future))
         while len(self.window) >= self.limit:
             self._judge_oldest()
 
-    def _send(
-        self, prepared: _Prepared, before: list[Future[httpx.Response | Exception]]
-    ) -> httpx.Response | Exception:
-        # Submitted earlier, so already running or done (the pool starts its work in order): no deadlock.
-        wait(before)
-        return self.runner._send(prepared, reserved=True)
+    @staticmethod
+    def _after(before: list[Future[Any]], start: Callable[[], None]) -> None:
+        """Call `start` once every future of `before` is done (at once when none is pending). A case waiting
+        for an earlier one holds no sending thread: the threads keep sending the cases that need not wait."""
+        pending = [f for f in before if not f.done()]
+        if not pending:
+            start()
+            return
+        left = [len(pending)]
+        lock = threading.Lock()
+
+        def one_done(_: Future[Any]) -> None:
+            with lock:
+                left[0] -= 1
+                ready = left[0] == 0
+            if ready:
+                start()
+
+        for earlier in pending:
+            earlier.add_done_callback(one_done)
+
+    def _start(self, prepared: _Prepared, keys: list[str], future: Future[httpx.Response | Exception]) -> None:
+        try:
+            sending = self.pool.submit(self._send, prepared, keys)
+        except RuntimeError:  # the pool was shut down: the run was interrupted
+            future.set_exception(SendCancelled("the run was interrupted before this request was sent"))
+            return
+        sending.add_done_callback(functools.partial(_relay, future))
+
+    def _send(self, prepared: _Prepared, keys: list[str]) -> httpx.Response | Exception:
+        sent = self.runner._send(prepared, reserved=True)
+        if keys and isinstance(sent, httpx.Response) and 200 <= sent.status_code < 300:
+            # The target now holds these ids, and a repeat changes nothing under the conflict policies
+            # (reject, return the existing): later repeats are answered alike in any order.
+            with self.lock:
+                self.established.update(keys)
+        return sent
 
     def _client_ids(self, case: Any) -> list[str]:
         """The client-chosen ids a case carries, compared loosely (a UUID's case aside, two equal ids always match)."""
@@ -296,6 +351,7 @@ class _Pipeline:
         while self.window:
             self._judge_oldest()
         self.last_with_id.clear()
+        self.invalid_since.clear()
 
     def close(self, *, cancel: bool) -> None:
         """Join the sending threads; with `cancel` (an interrupt, a crash), what waits or is on the wire is cut off."""
@@ -305,6 +361,16 @@ class _Pipeline:
         else:
             self.pool.shutdown(wait=True)
         self.window.clear()
+
+
+def _relay(to: Future[Any], done: Future[Any]) -> None:
+    """Settle `to` as `done` settled (a cancelled send: SendCancelled)."""
+    if done.cancelled():
+        to.set_exception(SendCancelled("the run was interrupted before this request was sent"))
+    elif (error := done.exception()) is not None:
+        to.set_exception(error)
+    else:
+        to.set_result(done.result())
 
 
 class VendorRunner:
