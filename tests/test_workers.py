@@ -1,0 +1,264 @@
+"""--workers N: cases sent from N threads give the same cases and verdicts, and share the budget and rate exactly."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.api import make_settings
+from conformance.errors import UsageError
+from conformance.transport import BudgetExhausted, HttpxTransport, RateLimit, SendCancelled
+from tests.faults import CountingApp, raw_server
+from tests.suite_runner import SuiteRun, mock_target, run_suite
+
+
+class Recording:
+    """ASGI wrapper: keeps the method, path and body of every request, in arrival order."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.requests: list[tuple[str, str, bytes]] = []
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        with self.lock:
+            self.requests.append((scope["method"], scope["path"], body))
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def recorded_run(
+    tmp_path: Path, vendor: str, workers: int, *args: str, mutant: str | None = None
+) -> tuple[SuiteRun, Recording]:
+    """One suite run against a fresh mock (a second run must not find the first one's resources)."""
+    holder: dict[str, Recording] = {}
+
+    def wrap(app: Any) -> Recording:
+        holder["app"] = Recording(app)
+        return holder["app"]
+
+    with mock_target([vendor], mutant=mutant, wrap=wrap) as target:
+        run = run_suite(tmp_path / f"w{workers}", "--workers", str(workers), *args, target=target, vendors=[vendor])
+    return run, holder["app"]
+
+
+def verdicts(run: SuiteRun) -> list[tuple[Any, ...]]:
+    assert run.report is not None, run.stdout[-3000:]
+    return [
+        (r["operation"], r["check"], r["outcome"], r["cases"], sorted(f["id"] for f in r["failures"]))
+        for r in run.report["results"]
+    ]
+
+
+def sent_bodies(recording: Recording) -> list[tuple[str, str, bytes]]:
+    return sorted(recording.requests)
+
+
+@pytest.mark.parametrize("vendor", ["langgraph", "seekrflow"])
+def test_four_workers_send_the_same_cases_and_give_the_same_verdicts_as_one(tmp_path: Path, vendor: str) -> None:
+    """langgraph lets the client choose the thread id: its repeats (conflicts) must be judged as with one worker."""
+    one, one_sent = recorded_run(tmp_path, vendor, 1, "--max-examples", "15")
+    four, four_sent = recorded_run(tmp_path, vendor, 4, "--max-examples", "15")
+    assert one.returncode == four.returncode == 0, four.stdout[-3000:]
+    assert verdicts(four) == verdicts(one)
+    assert len(four_sent.requests) == len(one_sent.requests) > 100
+    assert sent_bodies(four_sent) == sent_bodies(one_sent)
+
+
+def test_four_workers_find_the_same_failures_in_a_mutant(tmp_path: Path) -> None:
+    mutant = "success-status-swapped"
+    one, one_sent = recorded_run(tmp_path, "langgraph", 1, "--max-examples", "15", mutant=mutant)
+    four, four_sent = recorded_run(tmp_path, "langgraph", 4, "--max-examples", "15", mutant=mutant)
+    assert one.returncode == four.returncode == 1
+    assert one.failed_checks("langgraph")  # the mutant is caught...
+    assert verdicts(four) == verdicts(one)  # ...alike, down to the failure ids
+    assert sent_bodies(four_sent) == sent_bodies(one_sent)  # confirmation re-sends included
+
+
+def test_the_budget_is_exact_at_the_server_with_four_workers(tmp_path: Path) -> None:
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    with mock_target(["langgraph"], wrap=wrap) as target:
+        run = run_suite(tmp_path, "--max-requests", "45", "--workers", "4", target=target, vendors=["langgraph"])
+    assert counter["app"].requests == 45
+    assert run.report is not None and run.report["budget_exhausted"] is True
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_the_budget_covers_the_same_cases_whatever_the_timing(tmp_path: Path) -> None:
+    """Budget slots are reserved in generation order: two runs with four workers send the same requests."""
+    first, first_sent = recorded_run(tmp_path / "a", "seekrflow", 4, "--max-requests", "70")
+    second, second_sent = recorded_run(tmp_path / "b", "seekrflow", 4, "--max-requests", "70")
+    assert len(first_sent.requests) == len(second_sent.requests) == 70
+    assert sent_bodies(first_sent) == sent_bodies(second_sent)
+    assert verdicts(first) == verdicts(second)
+
+
+class ThreadClock:
+    """A frozen clock for many threads: a thread's pacing sleep ends at the slot it was given, kept per thread,
+    so a request's send time is its slot (pacing proved without measuring time)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.local = threading.local()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.local.woke = self.now + seconds
+
+    def sent_at(self) -> float:
+        return float(getattr(self.local, "woke", self.now))
+
+
+def test_the_rate_holds_across_sending_threads() -> None:
+    """Eight threads send reserved requests at 40/s: the slots are evenly spaced, and no one-second window,
+    wherever it starts, holds more than 40 of them."""
+    import respx
+
+    clock = ThreadClock()
+    sent_at: list[float] = []
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            sent_at.append(clock.sent_at())
+        return httpx.Response(200, json={})
+
+    transport = HttpxTransport(clock=clock, sleep=clock.sleep, rate_limit=RateLimit.parse("40/s"), max_requests=100)
+    with respx.mock() as router:
+        router.post("https://rate.test/x").mock(side_effect=handler)
+        for _ in range(100):
+            transport.reserve()
+        with pytest.raises(BudgetExhausted):
+            transport.reserve()
+
+        def send(count: int) -> None:
+            for _ in range(count):
+                transport.request("POST", "https://rate.test/x", content=b"{}", reserved=True)
+
+        threads = [threading.Thread(target=send, args=(12 if n < 4 else 13,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    transport.close()
+    assert len(sent_at) == 100 and transport.stats.requests == 100
+    times = sorted(round(t, 6) for t in sent_at)  # the slots are sums of 1/40: float error aside
+    assert [b - a for a, b in itertools.pairwise(times)] == pytest.approx([1 / 40] * 99)
+    assert all(sum(1 for t in times if start <= t < start + 1.0) <= 40 for start in times)
+
+
+def test_a_reserved_request_is_not_counted_twice_and_a_retry_takes_its_own_slot() -> None:
+    import respx
+
+    transport = HttpxTransport(max_requests=2, sleep=lambda seconds: None)
+    with respx.mock() as router:
+        router.post("https://budget.test/x").mock(
+            side_effect=[httpx.Response(429, headers={"retry-after": "0"}), httpx.Response(200, json={})]
+        )
+        transport.reserve()
+        assert transport.request("POST", "https://budget.test/x", content=b"{}", reserved=True).status_code == 200
+    transport.close()
+    assert transport.stats.requests == 2 and transport.stats.retried_429 == 1
+    with pytest.raises(BudgetExhausted):
+        transport.reserve()
+
+
+@contextmanager
+def stalled_server() -> Iterator[str]:
+    with raw_server(lambda index, request: ("stall", b"")) as (url, _):
+        yield url
+
+
+def test_cancelling_frees_a_thread_blocked_on_a_stalled_target() -> None:
+    """What an interrupted run does before it joins its sending threads: the blocked read ends, as SendCancelled."""
+    outcome: list[BaseException] = []
+    with stalled_server() as url:
+        transport = HttpxTransport(timeout=600)
+        started = threading.Event()
+
+        def send() -> None:
+            started.set()
+            try:
+                transport.request("POST", f"{url}/x", content=b"{}")
+            except BaseException as exc:  # what the thread ended with, for the assertion below
+                outcome.append(exc)
+
+        thread = threading.Thread(target=send)
+        thread.start()
+        started.wait()
+        while not list(transport._streams):  # the connection is open: the request is on the wire
+            threading.Event().wait(0.01)
+        with transport.cancelling():
+            thread.join(60)  # bounded, so a regression fails instead of hanging; the request's own timeout is 600 s
+        transport.close()
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], SendCancelled)
+
+
+@pytest.mark.parametrize("value", [0, 65, -1, True])
+def test_a_bad_worker_count_is_a_usage_error(value: Any) -> None:
+    with pytest.raises(UsageError, match="--workers must be a whole number from 1 to 64"):
+        make_settings(vendors=["seekrflow"], workers=value, check_report_dir=False)
+
+
+def test_a_bad_worker_count_on_the_command_line_is_one_line(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--workers", "many", vendors=["seekrflow"])
+    assert run.returncode == 4  # pytest's usage error
+    assert "--workers must be a whole number from 1 to 64 (got 'many')" in run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_workers_come_from_the_ini_key(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\nconformance_workers = 0\n")
+    run = run_suite(tmp_path / "r", "-c", str(tmp_path / "pytest.ini"), vendors=["seekrflow"])
+    assert run.returncode == 4
+    assert "--workers must be a whole number from 1 to 64 (got 0)" in run.stderr
+
+
+@pytest.mark.slow
+def test_the_budget_is_exact_under_xdist_with_workers_in_each_process(tmp_path: Path) -> None:
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    vendors = ["seekrflow", "andibase", "watsonx"]
+    with mock_target(vendors, wrap=wrap) as target:
+        run = run_suite(tmp_path, "--max-requests", "80", "-n", "2", "--workers", "2", target=target, vendors=vendors)
+    assert counter["app"].requests == 80
+    assert run.report is not None and run.report["budget_exhausted"] is True
+    assert json.loads((tmp_path / "conformance.json").read_text())["budget_exhausted"] is True
