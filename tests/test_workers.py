@@ -87,7 +87,7 @@ def test_four_workers_send_the_same_cases_and_give_the_same_verdicts_as_one(tmp_
     four, four_sent = recorded_run(tmp_path, vendor, 4, "--max-examples", "15")
     assert one.returncode == four.returncode == 0, four.stdout[-3000:]
     assert verdicts(four) == verdicts(one)
-    assert len(four_sent.requests) == len(one_sent.requests) > 100
+    assert len(four_sent.requests) == len(one_sent.requests) > 50
     assert sent_bodies(four_sent) == sent_bodies(one_sent)
 
 
