@@ -344,7 +344,10 @@ class _Pipeline:
             return
         except SendCancelled:
             return
-        self.judge(prepared, sent)
+        try:
+            self.judge(prepared, sent)
+        except (BudgetExhausted, TargetUnreachable) as exc:  # a check's own probe (ignored_auth) could not be sent
+            self.stop(exc)
 
     def drain(self) -> None:
         """Judge every case still in flight."""

@@ -262,3 +262,44 @@ def test_the_budget_is_exact_under_xdist_with_workers_in_each_process(tmp_path: 
     assert counter["app"].requests == 80
     assert run.report is not None and run.report["budget_exhausted"] is True
     assert json.loads((tmp_path / "conformance.json").read_text())["budget_exhausted"] is True
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_workers_stops_promptly_and_writes_complete_reports(tmp_path: Path) -> None:
+    """Ctrl-C while four threads send: the run ends as interrupted (exit 2), no traceback, the reports complete."""
+    from conformance.catalogue import ALL_CHECKS
+    from tests.test_interruptions import INTERRUPTED_NOTE, slow_counting, suite_process, wait_for_requests
+
+    apps: list[CountingApp] = []
+    with (
+        mock_target(["andibase"], wrap=slow_counting(apps)) as target,
+        suite_process(tmp_path, target, ["andibase"], "--workers", "4") as proc,
+    ):
+        wait_for_requests(apps[0], 40, proc)
+        proc.send_signal(2)  # SIGINT
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output[-3000:]
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert report["interrupted"] is True
+    assert len(report["results"]) == len(ALL_CHECKS)
+    judged = [r for r in report["results"] if r["outcome"] == "passed"]
+    assert judged and all(INTERRUPTED_NOTE in r["note"] for r in judged)
+
+
+@pytest.mark.slow
+def test_a_target_that_dies_under_workers_ends_as_a_usage_error_with_reports(tmp_path: Path) -> None:
+    from tests.test_interruptions import UNREACHABLE_NOTE, slow_counting, suite_process, wait_for_requests
+
+    apps: list[CountingApp] = []
+    server = mock_target(["seekrflow"], wrap=slow_counting(apps))
+    target = server.__enter__()
+    with suite_process(tmp_path, target, ["seekrflow"], "--workers", "4") as proc:
+        try:
+            wait_for_requests(apps[0], 30, proc)
+        finally:
+            server.__exit__(None, None, None)  # from now on every connection is refused
+        output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, output[-3000:]
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output[-3000:]
+    assert f"warning: {UNREACHABLE_NOTE}: cannot reach http://127.0.0.1:" in output, output[-3000:]
