@@ -5,6 +5,11 @@ fuzzing phases; positive and negative), with a test function that sends the case
 `HttpxTransport` and runs every check on the response. The test function never raises for a
 failed check: every check runs on every case and every phase runs to the end, and the engine
 records per check how many cases it judged and each distinct failure (the smallest case seen).
+
+`_exercise` is three steps: `_prepare` (the request and what reports show of it), `_send` (the wire only)
+and `_judge` (every check). With `--workers N` the test function prepares a case and hands it to a
+`_Pipeline`, which sends from N threads while this thread goes on generating and judges the answers in
+generation order; with one worker, each case is sent and judged before the next is generated.
 """
 
 from __future__ import annotations
