@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -303,3 +304,16 @@ def test_a_target_that_dies_under_workers_ends_as_a_usage_error_with_reports(tmp
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR, output[-3000:]
     assert "Traceback" not in output and "INTERNALERROR" not in output, output[-3000:]
     assert f"warning: {UNREACHABLE_NOTE}: cannot reach http://127.0.0.1:" in output, output[-3000:]
+
+
+def test_dry_run_plans_the_same_cases_with_workers(tmp_path: Path) -> None:
+    one = run_suite(tmp_path / "one", "--dry-run", "--max-examples", "5", vendors=["langgraph"])
+    four = run_suite(tmp_path / "four", "--dry-run", "--max-examples", "5", "--workers", "4", vendors=["langgraph"])
+
+    def planned(run: SuiteRun) -> list[str]:  # the embedded mock's port differs between the runs
+        return [
+            re.sub(r"127\.0\.0\.1:\d+", "HOST", line) for line in run.stdout.splitlines() if line.startswith("curl")
+        ]
+
+    assert one.returncode == four.returncode == 0
+    assert planned(one) and planned(one) == planned(four)
