@@ -5,8 +5,21 @@ from collections.abc import Iterator
 import pytest
 
 from conformance.compat import without_local_constants
+from tests import suite_runner
 
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_mock_server_per_session() -> Iterator[None]:
+    """Every `mock_target` of the session (of one xdist worker) is mounted on one loopback server, started
+    when first needed: a uvicorn start and stop per target cost more than many of the tests that use one."""
+    suite_runner.HOST = host = suite_runner.MockHost()
+    try:
+        yield
+    finally:
+        suite_runner.HOST = None
+        host.close()
 
 
 @pytest.fixture(autouse=True)
