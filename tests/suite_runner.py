@@ -1,10 +1,15 @@
 """Runs the conformance suite against a mock on a loopback port, as a user would: the same `pytest --pyargs
 conformance.suite` command line, in this process (`pytest.main`, the plugin and its terminal output unchanged)
-or, where the process itself is under test (xdist, exit of the interpreter), in a subprocess."""
+or, where the process itself is under test (xdist, exit of the interpreter), in a subprocess.
+
+The mocks of a self-test session share one loopback server (`MockHost`, started by a session fixture in
+tests/conftest.py): each `mock_target` mounts its own app, with its own state, under a path prefix of its own.
+"""
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -45,17 +50,77 @@ class SuiteRun:
         return {check for check, outcome in self.outcomes(vendor).items() if outcome in ("failed", "stale")}
 
 
+class MockHost:
+    """One loopback server for many ASGI apps, each under a path prefix of its own (`/m<n>`): the app sees the
+    request as if it were served at the root (`path` and `raw_path` without the prefix).
+
+    Started on the first `mount`, so a worker that runs no suite starts no server; a self-test that needs a
+    server of its own (one that dies mid-run, TLS) uses `mock_target(..., dedicated=True)` or `running_server`.
+    """
+
+    def __init__(self) -> None:
+        self._apps: dict[str, Any] = {}
+        self._names = itertools.count(1)
+        self._server: Any = None
+        self._root = ""
+
+    @contextmanager
+    def mounted(self, app: Any) -> Iterator[str]:
+        """`app` served under a new prefix while the block runs; yields its base URL."""
+        if self._server is None:
+            self._server = running_server(self)
+            self._root = self._server.__enter__().rstrip("/")
+        name = f"m{next(self._names)}"
+        self._apps[name] = app
+        try:
+            yield f"{self._root}/{name}"
+        finally:
+            del self._apps[name]
+
+    def close(self) -> None:
+        if self._server is not None:
+            server, self._server = self._server, None
+            server.__exit__(None, None, None)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":  # the mounted apps keep no state that needs a startup
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        name = scope["path"][1:].split("/", 1)[0]
+        app = self._apps.get(name)
+        if app is None:
+            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        cut = len(name) + 1
+        inner = {**scope, "path": scope["path"][cut:] or "/"}
+        if scope.get("raw_path"):
+            inner["raw_path"] = scope["raw_path"][cut:] or b"/"
+        await app(inner, receive, send)
+
+
+HOST: MockHost | None = None  # set for the session by tests/conftest.py
+
+
 @contextmanager
 def mock_target(
     vendors: Sequence[str],
     mutant: str | None = None,
     tokens: Sequence[str] = (TOKEN,),
     wrap: Callable[[Any], Any] | None = None,
+    *,
+    dedicated: bool = False,
 ) -> Iterator[str]:
-    """Serve the reference mock (or one mutant) on 127.0.0.1; yields the URL to pass as --target-url."""
+    """Serve the reference mock (or one mutant) on 127.0.0.1; yields the URL to pass as --target-url.
+
+    On the session's shared server unless `dedicated` (a server of its own, stopped when the block ends: from
+    then on every connection to it is refused)."""
     profiles = select_vendors(list(vendors))
     app = create_app(profiles, tokens=list(tokens), mutant=mutant, prefix_by_vendor=True)
-    with running_server(wrap(app) if wrap else app) as root:
+    served = wrap(app) if wrap else app
+    with running_server(served) if dedicated or HOST is None else HOST.mounted(served) as root:
         root = root.rstrip("/")
         yield f"{root}/{vendors[0]}" if len(vendors) == 1 else root
 

@@ -92,7 +92,7 @@ def slow_counting(apps: list[CountingApp]) -> Any:
 def test_a_target_that_dies_mid_run_ends_as_a_usage_error_with_reports(tmp_path: Path, workers: str) -> None:
     vendors = ["seekrflow", "watsonx"]
     apps: list[CountingApp] = []
-    server = mock_target(vendors, wrap=slow_counting(apps))
+    server = mock_target(vendors, wrap=slow_counting(apps), dedicated=True)
     target = server.__enter__()
     with suite_process(tmp_path, target, vendors, "-n", workers) as proc:
         try:

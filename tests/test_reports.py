@@ -956,7 +956,7 @@ def test_html_in_headless_chromium(tmp_path: Path, monkeypatch) -> None:
 RUN_SNAPSHOTS = HERE / "snapshots" / "run"
 # What differs between two runs of the same seed against the same mutant: where and when it ran.
 _RUN_VOLATILE = (
-    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<PORT>"),
+    (re.compile(r"127\.0\.0\.1:\d+(?:/m\d+(?=/))?"), "127.0.0.1:<PORT>"),  # the port, the mount (suite_runner)
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<UUID>"),
     (re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"), "<HTTP-DATE>"),
     (re.compile(r"(schemathesis[/ _-](?:version\W+)?)\d+\.\d+\.\d+", re.IGNORECASE), r"\g<1><VERSION>"),

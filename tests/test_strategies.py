@@ -91,6 +91,11 @@ def body_schemas() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
 
 BODIES = body_schemas()
 BODY_IDS = [name for name, _, _ in BODIES]
+# LangGraph's request body is the widest (metadata, config, context objects): its searches take half a minute.
+BODIES_LANGGRAPH_SLOW = [
+    pytest.param(*body, id=body[0], marks=[pytest.mark.slow] if body[0].startswith("langgraph") else [])
+    for body in BODIES
+]
 
 
 def properties(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +174,7 @@ def test_field_values_reach_their_awkward_classes(name: str, spec: dict[str, Any
                 reach(strategy, lambda b, f=field, c=cls: isinstance(b.get(f), str) and c in string_classes(b[f]))
 
 
-@pytest.mark.parametrize(("name", "spec", "schema"), BODIES, ids=BODY_IDS)
+@pytest.mark.parametrize(("name", "spec", "schema"), BODIES_LANGGRAPH_SLOW)
 def test_negative_bodies_reach_each_kind_of_violation(name: str, spec: dict[str, Any], schema: dict[str, Any]) -> None:
     strategy = request_bodies(schema, mode="negative", components=spec)
     assert search(strategy, lambda b: not isinstance(b, dict), 500) is None  # shrinks to a `null` body
@@ -359,6 +364,7 @@ def test_metadata_dicts_are_deep() -> None:
         reach(metadata_dicts(max_depth=3), lambda d: json_depth(d) > 3, 300)
 
 
+@pytest.mark.slow  # shrinking a wide dict: seconds
 def test_metadata_dicts_are_wide() -> None:
     assert len(reach(metadata_dicts(), lambda d: len(d) >= 100)) == 100
     # Shrinking a wide dict keeps exactly the keys the failure needs, each value null. (Hypothesis

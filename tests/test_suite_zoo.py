@@ -16,6 +16,11 @@ VENDORS = list(known_vendors())
 # Seed 1 in the inner loop (`-m "not slow"`); every seed in CI.
 SEEDS = [1, *(pytest.param(seed, marks=pytest.mark.slow) for seed in range(2, 11))]
 CRASH_MUTANTS = sorted(name for name in MUTANTS if name.startswith("crash-"))
+# A run of LangGraph's spec at the default budget costs several times another vendor's: those mutants are slow.
+ZOO = [
+    pytest.param(name, marks=[pytest.mark.slow] if "langgraph" in MUTANTS[name].vendors else [])
+    for name in sorted(MUTANTS)
+]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -44,7 +49,7 @@ def test_the_zoo_is_big_enough() -> None:
     assert {v for m in MUTANTS.values() for v in m.vendors} == set(VENDORS)
 
 
-@pytest.mark.parametrize("name", sorted(MUTANTS))
+@pytest.mark.parametrize("name", ZOO)
 def test_each_mutant_fails_with_the_expected_check(tmp_path: Path, name: str) -> None:
     mutant = MUTANTS[name]
     vendors = list(mutant.vendors)
@@ -64,10 +69,11 @@ def test_each_mutant_fails_with_the_expected_check(tmp_path: Path, name: str) ->
             assert re.search(rf"FAILED \S+\[{vendor}::[^\]]*::{check}\]", run.stdout), (vendor, check)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", SEEDS[1:])
 @pytest.mark.parametrize("name", CRASH_MUTANTS)
 def test_crash_mutants_are_caught_on_every_seed(tmp_path: Path, name: str, seed: int) -> None:
-    # One item per mutant x seed, so that xdist spreads the fifty runs evenly over its workers.
+    # One item per mutant x seed, so that xdist spreads the runs evenly over its workers. Seed 1 is
+    # test_each_mutant_fails_with_the_expected_check's run, the same one, which asserts more of it.
     mutant = MUTANTS[name]
     vendors = list(mutant.vendors)
     with mock_target(vendors, mutant=name) as target:
