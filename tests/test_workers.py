@@ -293,7 +293,7 @@ def test_a_target_that_dies_under_workers_ends_as_a_usage_error_with_reports(tmp
     from tests.test_interruptions import UNREACHABLE_NOTE, slow_counting, suite_process, wait_for_requests
 
     apps: list[CountingApp] = []
-    server = mock_target(["seekrflow"], wrap=slow_counting(apps))
+    server = mock_target(["seekrflow"], wrap=slow_counting(apps), dedicated=True)
     target = server.__enter__()
     with suite_process(tmp_path, target, ["seekrflow"], "--workers", "4") as proc:
         try:
