@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +55,9 @@ def test_a_stalled_request_is_a_timeout_failure_and_the_run_goes_on() -> None:
 def test_a_body_that_stalls_midway_ends_at_the_timeout() -> None:
     partial = http_response(200, b'{"id": "x', length=1000)
     with raw_server(on_requests({0}, ("stall", partial))) as (url, _):
-        started = time.monotonic()
         results = run_engine(url, timeout=0.5, max_examples=1)
+    # The server never finishes that body: only the request's deadline can have ended the exchange.
     assert results["request_timeout"].outcome == "failed"
-    assert time.monotonic() - started < 30
 
 
 def test_a_response_dripped_a_byte_at_a_time_ends_at_the_timeout() -> None:
@@ -393,15 +391,14 @@ def test_sigterm_stops_promptly_with_complete_reports(tmp_path: Path) -> None:
             assert chunk, seen[-2000:]
             seen += chunk.decode(errors="replace")
         proc.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        rest, _ = proc.communicate(timeout=60)
-        stopped_in = time.monotonic() - started
+        rest, _ = proc.communicate(timeout=60)  # a hang guard, not a measurement
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, (seen + rest)[-3000:]
     assert (tmp_path / "conformance.json").exists(), (seen + rest)[-3000:]
-    assert stopped_in < 30
     report = json.loads((tmp_path / "conformance.json").read_text())
     assert report["interrupted"] is True
     assert {r["vendor"] for r in report["results"]} >= {"andibase", "seekrflow"}
+    # Promptly: watsonx's operation, under way when the signal came, stopped part-way instead of running out.
+    assert any(r["vendor"] == "watsonx" and "interrupted" in (r.get("note") or "") for r in report["results"])
     assert (tmp_path / "junit.xml").read_text().strip().endswith("</testsuites>")
 
 
