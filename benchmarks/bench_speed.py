@@ -4,11 +4,15 @@ Every figure comes from a child process as a user starts it, timed by this scrip
 at a loopback server (this process) and CPU seconds and peak RSS from `resource.getrusage` of the child:
 
 1. the default run (`pytest`: every bundled vendor against the embedded mocks): wall time, peak RSS;
-2. start-up: from starting `conformance run --vendor seekrflow` to the first request the server sees;
+2. start-up: from starting `conformance run --vendor seekrflow` to the first request the server sees, in wall
+   seconds and in the child's own CPU seconds by then (Linux /proc; on a busy machine the wall time is mostly
+   waiting for a core);
 3. ours (`conformance run --vendor V --target-url ...`) beside `st run --checks all` on the same spec, reference mock,
-   max-examples and seed: requests counted at the server, CPU seconds, CPU per request, and the ratio.
+   max-examples and seed: requests counted at the server, CPU seconds, CPU per request, and the ratio. The total
+   includes each tool's start-up; `--marginal` also runs both at half the budget and prints the marginal cost
+   per request (the slope between the two budgets: start-up cancels out) and its ratio.
 
-    python benchmarks/bench_speed.py [--vendor seekrflow] [--max-examples 100] [--seed 1]
+    python benchmarks/bench_speed.py [--vendor seekrflow] [--max-examples 100] [--seed 1] [--marginal]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from conformance.cli import _user_cache
 from conformance.mock import create_app
 from conformance.server import running_server
 from conformance.vendors import select_vendors
@@ -34,6 +39,11 @@ from conformance.vendors import select_vendors
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
 BIN = Path(sys.executable).parent
+# Every child, ours and `st run`, shares one warm Hypothesis cache (its Unicode tables, ~1 s of CPU to build): the
+# one `conformance run` uses by default. Without it `st run`, started in a fresh directory, would build them on
+# every run and look slower than it is.
+ENV = {**os.environ, "CONFORMANCE_TOKEN": TOKEN}
+ENV.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_user_cache() / "hypothesis"))
 
 
 class Counter:
@@ -59,9 +69,8 @@ class Counter:
 def child(command: Sequence[str], cwd: Path) -> tuple[float, float, int, str]:
     """Run one child process to the end: (wall seconds, CPU seconds, its peak RSS in MB, stdout)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    env = {**os.environ, "CONFORMANCE_TOKEN": TOKEN}
     started = time.perf_counter()
-    proc = subprocess.run(list(command), cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(list(command), cwd=cwd, env=ENV, capture_output=True, text=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -69,27 +78,39 @@ def child(command: Sequence[str], cwd: Path) -> tuple[float, float, int, str]:
 
 
 def default_run(work: Path) -> tuple[float, float, int, str]:
-    command = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--seed", "1", "--report-dir", str(work / "d")]
+    # `--report-dir=DIR` in one argument: pytest takes an existing directory given as a separate argument for a
+    # path when it looks for its rootdir and ini file, and would then collect the self-tests instead.
+    command = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--seed", "1", f"--report-dir={work / 'd'}"]
     wall, cpu, rss, out = child(command, ROOT)
     return wall, cpu, rss, (out.strip().splitlines() or ["?"])[-1]
 
 
-def start_up(work: Path, vendor: str) -> float:
-    """Seconds from the start of `conformance run` to the first request the target sees."""
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far (Linux), NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_up(work: Path, vendor: str) -> tuple[float, float]:
+    """(wall seconds, the child's CPU seconds) from the start of `conformance run` to the first request."""
     [profile] = select_vendors([vendor])
     counter = Counter(create_app([profile], tokens=[TOKEN], prefix_by_vendor=False))
     with running_server(counter) as url:
         command = [str(BIN / "conformance"), "run", "--vendor", vendor, "--target-url", url, "--seed", "1"]
         command += ["--report-dir", str(work / "s"), "--max-examples", "5"]
-        env = {**os.environ, "CONFORMANCE_TOKEN": TOKEN}
         started = time.monotonic()
-        proc = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(command, cwd=work, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu = float("nan")
         try:
-            counter.seen.wait(60)
+            if counter.seen.wait(60):
+                cpu = _cpu_seconds(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
-    return (counter.first or float("nan")) - started
+    return (counter.first or float("nan")) - started, cpu
 
 
 def per_request(work: Path, vendor: str, max_examples: int, seed: int) -> dict[str, tuple[int, float, float]]:
@@ -103,7 +124,7 @@ def per_request(work: Path, vendor: str, max_examples: int, seed: int) -> dict[s
             if tool == "ours":
                 command = [str(BIN / "conformance"), "run", "-q", "-p", "no:cacheprovider", "--vendor", vendor]
                 command += ["--target-url", url, "--max-examples", str(max_examples), "--seed", str(seed)]
-                command += ["--report-dir", str(work / "o")]
+                command += [f"--report-dir={work / 'o'}"]
                 cwd = ROOT
             else:
                 header = f"{profile.auth.header}: {profile.auth.header_value(TOKEN)}"
@@ -121,6 +142,9 @@ def main() -> None:
     parser.add_argument("--vendor", default="seekrflow")
     parser.add_argument("--max-examples", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--marginal", action="store_true", help="also run at half the budget: marginal cost per request"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -128,8 +152,9 @@ def main() -> None:
         print(f"default run (pytest, all bundled vendors, embedded mocks): {wall:.1f} s wall, {cpu:.1f} s CPU")
         print(f"  verdict: {verdict}")
         print(f"  peak RSS: {rss} MB")
-        first = start_up(work, args.vendor)
-        print(f"start-up (conformance run --vendor {args.vendor}) to the first request: {first:.2f} s")
+        first, first_cpu = start_up(work, args.vendor)
+        print(f"start-up (conformance run --vendor {args.vendor}) to the first request: {first:.2f} s wall,", end=" ")
+        print(f"{first_cpu:.2f} s CPU")
         rows = per_request(work, args.vendor, args.max_examples, args.seed)
         print(f"{args.vendor}, max-examples {args.max_examples}, seed {args.seed}, reference mock on 127.0.0.1:")
         for tool, (requests, wall, cpu) in rows.items():
@@ -138,7 +163,16 @@ def main() -> None:
             print(f"  {tool:7s}: {requests:5d} requests in {wall:5.1f} s = {rate:6.1f} req/s; {per:5.1f} ms CPU/req")
         (ours_n, _, ours_cpu), (st_n, _, st_cpu) = rows["ours"], rows["st run"]
         if ours_n and st_n:
-            print(f"  ratio of CPU per request (ours / st run): {(ours_cpu / ours_n) / (st_cpu / st_n):.2f}")
+            ratio = (ours_cpu / ours_n) / (st_cpu / st_n)
+            print(f"  ratio of CPU per request, start-up included (ours / st run): {ratio:.2f}")
+        if args.marginal:
+            half = per_request(work, args.vendor, max(1, args.max_examples // 2), args.seed)
+            slopes = {}
+            for tool, (requests, _, cpu) in rows.items():
+                fewer, _, less = half[tool]
+                slopes[tool] = (cpu - less) / (requests - fewer) if requests > fewer else float("nan")
+                print(f"  {tool:7s}: marginal {1000 * slopes[tool]:5.1f} ms CPU/req ({fewer} -> {requests} requests)")
+            print(f"  ratio of marginal CPU per request (ours / st run): {slopes['ours'] / slopes['st run']:.2f}")
     print("1- vs 4-worker speed-up against a 50 ms loopback server: not measured (--workers is not implemented)")
 
 

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from conformance import __version__
@@ -123,7 +124,16 @@ def _run(pytest_args: list[str]) -> int:
         # plugin (Schemathesis, Hypothesis, ours: about 300 modules), and with PYTHONDONTWRITEBYTECODE set it
         # cannot cache that work: seconds of every start-up (benchmarks/bench_speed.py).
         plugins.append("--assert=plain")
+    # Hypothesis caches its Unicode tables (about 1 s of CPU to build) under its storage directory, by default
+    # `.hypothesis/` in the working directory, so a run from a fresh checkout or directory (CI) built them again.
+    # A per-user cache keeps them across directories; a HYPOTHESIS_STORAGE_DIRECTORY of the user's own wins.
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_user_cache() / "hypothesis"))
     return int(pytest.main([*plugins, "--pyargs", "conformance.suite", *args]))
+
+
+def _user_cache() -> Path:
+    """thread-conformance's per-user cache directory (XDG_CACHE_HOME, else ~/.cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "thread-conformance"
 
 
 class _OptionRecorder:

@@ -86,6 +86,7 @@ CASE_ID_HEADER = "x-schemathesis-testcaseid"
 # --workers: cases in flight per sending thread, so that the run's thread generates ahead while a case that must
 # wait for an earlier one with the same client-chosen id does (what a window of cases holds in memory is bounded).
 WINDOW_PER_WORKER = 4
+JSON_MEDIA_TYPE = "application/json"  # the media type of the request bodies our strategies draw (body_schema)
 SKIPPED_NOTE = "turned off (--skip-check / ini conformance_skip_checks)"
 
 
@@ -623,16 +624,34 @@ class VendorRunner:
     def fuzz_cases(self, operation: Any) -> Any:
         """The fuzzing phase's case strategy (also what --shrink searches and shrinks with)."""
         strategies = [self._base_cases(operation, mode) for mode in schemathesis.GenerationMode]
-        base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
         weights: tuple[tuple[Mode, int], ...] = (("positive", OUR_POSITIVE_WEIGHT), ("negative", 1))
         for mode, weight in weights:
             bodies = self._our_bodies(operation, mode)
             if bodies is not None:
-                # Schemathesis re-validates a case whose body changed, so its metadata says positive or negative truly.
                 # Our valid bodies count double: Schemathesis's own leave the free-form fields out or empty
                 # in most cases, and the fields are where vendors break.
-                strategies += [st.builds(_with_body, base, bodies)] * weight
+                strategies += [self._cases_carrying(operation, bodies)] * weight
         return st.one_of(strategies)
+
+    def _cases_carrying(self, operation: Any, bodies: Any) -> Any:
+        """Schemathesis's positive cases of the operation, each carrying a body drawn from `bodies`.
+
+        Schemathesis is given the body (a documented argument of `as_strategy`), so it draws only the other
+        parts: a body of its own, generated to be replaced, cost more than the rest of the case. The case is
+        then labelled as if its body had been generated and replaced (compat.judge_body): Schemathesis
+        validates it, so its metadata says truly whether the case is positive or negative."""
+        overrides = Override(path_parameters=self._pins_for(operation)).as_strategy_kwargs()
+        positive = schemathesis.GenerationMode.POSITIVE
+
+        @st.composite
+        def cases(draw: st.DrawFn) -> Any:
+            body = draw(bodies)
+            strategy = operation.as_strategy(
+                generation_mode=positive, body=body, media_type=JSON_MEDIA_TYPE, feedback=FeedbackSources(), **overrides
+            )
+            return compat.judge_body(draw(strategy))
+
+        return cases()
 
     def _coverage_cases(self, operation: Any) -> list[Any]:
         """Deterministic cases for every class of our coverage bodies (null, absent, long, unicode, deep, wide...)."""
@@ -643,11 +662,10 @@ class VendorRunner:
             bodies = coverage_bodies(schema, components=self.profile.spec)
         except InvalidArgument:
             return []
-        base = self._base_cases(operation, schemathesis.GenerationMode.POSITIVE)
         seed = derive_operation_seed(self.options.seed, operation.label + "::coverage") or 0
         cases = []
         for index, (label, body, _mode) in enumerate(bodies):
-            case = _with_body(_draw(base, seed + index), body)
+            case = _draw(self._cases_carrying(operation, st.just(body)), seed + index)
             self.labels[case.id] = f"coverage: {label}"
             cases.append(case)
         return cases

@@ -89,3 +89,26 @@ def test_hypothesis_local_constants_pool_is_emptied_and_restored() -> None:
         pool = providers._get_local_constants()
         assert not any(len(values) for values in (pool.integers, pool.floats, pool.bytes, pool.strings))
     assert providers._get_local_constants is original
+
+
+def test_schemathesis_judges_a_body_given_to_a_case_as_generated() -> None:
+    import hypothesis
+    from schemathesis.generation import GenerationMode
+
+    operation = next(iter(_schema().get_all_operations())).ok()
+    found: list[Any] = []
+
+    @hypothesis.settings(max_examples=1, database=None, phases=[hypothesis.Phase.generate])
+    @hypothesis.given(
+        case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE, body=[], media_type="application/json")
+    )
+    def draw(case: Any) -> None:
+        found.append(case)
+
+    draw()
+    case = found[0]
+    assert case.meta.generation.mode is GenerationMode.POSITIVE  # an explicit body is not judged by itself
+    assert compat.judge_body(case) is case
+    assert case.meta.generation.mode is GenerationMode.NEGATIVE  # the spec wants an object, not an array
+    case.body = {}
+    assert case.meta.generation.mode is GenerationMode.POSITIVE
