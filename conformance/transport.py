@@ -165,11 +165,17 @@ class HttpxTransport:
     ledger: Ledger | None = None  # the budget and rate shared with the run's other processes
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_slot: float = 0.0
+    # The rate limit at the server (see `_take_turn`): requests numbered in the order they take their turn,
+    # and the end times of those whose successor `count` places later has not taken its turn yet.
+    _numbered: int = 0
+    _ends: dict[int, float] = field(default_factory=dict)
+    _ended: threading.Condition = field(init=False)
     _cancelled: threading.Event = field(default_factory=threading.Event)  # set while `cancelling`
     # The client's open connections, for `cancelling` to shut: a WeakSet, so a closed connection is forgotten.
     _streams: weakref.WeakSet[_DeadlineStream] = field(default_factory=weakref.WeakSet)
 
     def __post_init__(self) -> None:
+        self._ended = threading.Condition(self._lock)
         if self.client is None:
             # trust_env: proxies (HTTP(S)_PROXY, NO_PROXY) and SSL_CERT_FILE from the standard variables.
             # No cookie jar that keeps anything: every case goes out as generated, so a Set-Cookie from one
@@ -222,10 +228,11 @@ class HttpxTransport:
             self.stats.budget_exhausted = True
             raise BudgetExhausted(f"{BUDGET_NOTE} of {self.max_requests} was spent before this check ran")
 
-    def _acquire(self, *, reserved: bool = False) -> None:
+    def _acquire(self, *, reserved: bool = False) -> int | None:
         """Take a budget slot (unless `reserved` by `reserve`) and the next rate slot, then wait for that slot.
         Slots are handed out under the lock (or the xdist ledger's), so they stay evenly spaced whichever
-        thread or process takes them."""
+        thread or process takes them. Returns the request's number under the rate limit (None without one):
+        the caller passes it to `_end` when the exchange is over, whatever its outcome."""
         if self.ledger is not None:
             with self._lock:
                 now = self.clock()
@@ -239,19 +246,54 @@ class HttpxTransport:
                     self.stats.requests += 1
             if slot > now:
                 self._wait(slot - now)
-            return
+            return None
         with self._lock:
             if not reserved:
                 self._count_budget()
                 self.stats.requests += 1
-            wait = 0.0
-            if self.rate_limit is not None:
-                now = self.clock()
-                slot = max(now, self._next_slot)
-                self._next_slot = slot + self.rate_limit.interval
-                wait = slot - now
-        if wait > 0:
-            self._wait(wait)
+            if self.rate_limit is None:
+                return None
+            number = self._numbered
+            self._numbered += 1
+        try:
+            self._take_turn(number, self.rate_limit)
+        except BaseException:  # cancelled, interrupted: the turn ends unused, so its successor is not held up
+            self._end(number)
+            raise
+        return number
+
+    def _take_turn(self, number: int, rate: RateLimit) -> None:
+        """Wait for request `number`'s send time under `rate`: its evenly spaced slot, and no earlier than
+        `rate.period` after the exchange of request `number - rate.count` ended.
+
+        The second bound makes the rate hold where it counts, at the server's arrival times, whatever the
+        network's jitter: a server receives a request before its exchange ends, so arrival(k) <= end(k) <
+        send(k + count) - period <= arrival(k + count) - period, and by induction the same holds for
+        k + 2*count, k + 3*count...; of any count + 1 requests two are a multiple of count apart, so no window
+        of `period` at the server holds more than `count` arrivals. Even spacing alone is exact only at the
+        sender: request k delayed on the way and k + count on time would land in one window."""
+        with self._ended:
+            previous = number - rate.count
+            while previous >= 0 and previous not in self._ends:
+                if self._cancelled.is_set():
+                    raise SendCancelled("the run was interrupted before this request was sent")
+                self._ended.wait()  # `_end` and `cancelling` notify
+            now = self.clock()
+            slot = max(now, self._next_slot)
+            if previous >= 0:
+                slot = max(slot, self._ends.pop(previous) + rate.period)
+            self._next_slot = slot + rate.interval
+        if slot > now:
+            self._wait(slot - now)
+
+    def _end(self, number: int | None) -> None:
+        """Request `number`'s exchange is over (answered, failed or never sent): record when, for the
+        request `count` places later."""
+        if number is None:
+            return
+        with self._ended:
+            self._ends[number] = self.clock()
+            self._ended.notify_all()
 
     def _wait(self, seconds: float) -> None:
         """Sleep for pacing; on the real clock, a wait that `cancelling` cuts short (SendCancelled)."""
@@ -272,6 +314,8 @@ class HttpxTransport:
         What an interrupted run with `--workers` does before it joins its sending threads."""
         self._cancelled.set()
         try:
+            with self._ended:  # a request waiting for its predecessor's end stops waiting
+                self._ended.notify_all()
             for stream in list(self._streams):
                 stream.shut()
             yield
@@ -343,8 +387,17 @@ class HttpxTransport:
         content: bytes | None,
         reserved: bool,
     ) -> httpx.Response:
+        number = self._acquire(reserved=reserved)
+        try:
+            return self._exchange(method, url, headers=headers, params=params, content=content)
+        finally:
+            self._end(number)
+
+    def _exchange(
+        self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
+    ) -> httpx.Response:
+        """Send one request in its turn and read its answer, bounded in time and size."""
         assert self.client is not None
-        self._acquire(reserved=reserved)
         if self._cancelled.is_set():
             raise SendCancelled("the run was interrupted before this request was sent")
         request = self.client.build_request(method, url, headers=headers, params=params, content=content)

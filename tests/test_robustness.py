@@ -211,6 +211,36 @@ def test_rate_limit_spaces_requests_evenly() -> None:
     assert all(sum(1 for t in sent_at if start <= t < start + 1.0) <= 40 for start in sent_at)
 
 
+def test_a_delayed_request_holds_back_the_one_a_rate_later_until_its_end_plus_the_period() -> None:
+    """Request 0 is delayed 3 s on the way to the server (jitter): the even slots alone would put request 4 at
+    4/s into the same second of arrivals as requests 0 to 3; it waits for request 0's end + 1 s instead."""
+    import httpx
+    import respx
+
+    clock = FakeClock()
+    sent_at: list[float] = []
+    arrivals: list[float] = []
+
+    def handler(request: Any) -> Any:
+        sent_at.append(clock())
+        if len(sent_at) == 1:
+            clock.now += 3.0  # on the wire: the server receives it, and answers, 3 s after it was sent
+        arrivals.append(clock())
+        return httpx.Response(200, json={})
+
+    transport = _paced_transport(clock, rate_limit=RateLimit.parse("4/s"))
+    with respx.mock() as router:
+        router.post("https://rate.test/x").mock(side_effect=handler)
+        for _ in range(10):
+            transport.request("POST", "https://rate.test/x", content=b"{}")
+    transport.close()
+    start = sent_at[0]
+    # 1 to 3 go out as soon as 0 is answered (their even slots are past); 4 waits for 0's end + 1 s, the
+    # rest are evenly spaced again from there (5 waits for 1's end + 1 s, which is the same time).
+    assert [t - start for t in sent_at] == pytest.approx([0, 3, 3.25, 3.5, 4, 4.25, 4.5, 4.75, 5, 5.25])
+    assert all(sum(1 for t in arrivals if begin <= t < begin + 1.0) <= 4 for begin in arrivals)
+
+
 def test_under_xdist_each_worker_gets_its_share_of_budget_and_rate() -> None:
     from conformance.api import WorkerShare
 
