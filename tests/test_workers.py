@@ -316,6 +316,37 @@ def test_a_request_waiting_for_its_predecessor_stops_when_the_run_is_cancelled()
     assert len(outcomes) == 2 and all(isinstance(outcome, SendCancelled) for outcome in outcomes)
 
 
+def windows_over(arrivals: list[float], count: int, period: float) -> int:
+    """How many of the server's windows of `period` (one starting at each arrival) hold more than `count`."""
+    return sum(1 for start in arrivals if sum(1 for t in arrivals if start <= t < start + period) > count)
+
+
+def test_the_rate_holds_at_a_counting_server_with_four_workers(tmp_path: Path) -> None:
+    """A real run, four sending threads at 20/s: the server's own arrival times never hold more than 20 in a
+    second, however the machine's load delays requests between the sender and the server."""
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    with mock_target(["seekrflow"], wrap=wrap) as target:
+        run = run_suite(
+            tmp_path,
+            "--workers",
+            "4",
+            "--rate-limit",
+            "20/s",
+            "--max-requests",
+            "70",
+            target=target,
+            vendors=["seekrflow"],
+        )
+    app = counter["app"]
+    assert app.requests == 70 and run.report is not None and run.report["budget_exhausted"] is True
+    assert windows_over(sorted(app.arrivals), 20, 1.0) == 0
+
+
 def test_a_reserved_request_is_not_counted_twice_and_a_retry_takes_its_own_slot() -> None:
     import respx
 
