@@ -108,42 +108,115 @@ class TransportStats:
     created: int = 0  # 2xx answers to POST/PUT: resources the run left on the target
 
 
+# The most requests per period whose end times the xdist ledger keeps (one entry each, read and written under
+# its lock for every request): above it, the processes of a run keep only the evenly spaced slots, exact at the
+# sender but not proof against network jitter at the server (see HttpxTransport._take_turn).
+LEDGER_MAX_TRACKED = 1000
+# How often a process polls the ledger while the request `count` places earlier is still on the wire.
+LEDGER_POLL = 0.01
+
+
+@dataclass(frozen=True)
+class LedgerTurn:
+    """A request's turn from the ledger: its number among the run's rate-limited requests and its send time."""
+
+    number: int
+    slot: float
+
+
 @dataclass(frozen=True)
 class Ledger:
     """The budget and rate of one run shared by its processes (xdist workers): a small file, read and written
-    under an exclusive lock, holding the requests sent so far and the next free slot of the rate limit.
+    under an exclusive lock, holding the requests sent so far, the next free slot of the rate limit, and when
+    each of the last `count` rate-limited requests ended (or since when it is on the wire).
 
     Written here rather than taken from pyrate-limiter (whose SQLite bucket is multiprocess): the budget is a
-    total of requests, not a rate, and the pacing is the transport's own evenly spaced slots, which this keeps
-    exact across processes (the slots are on time.monotonic, one clock for every process of the machine)."""
+    total of requests, not a rate, and the pacing is the transport's own evenly spaced slots bounded by the
+    ends of earlier exchanges, which this keeps exact across processes (the times are on time.monotonic, one
+    clock for every process of the machine)."""
 
     path: str
 
     @classmethod
     def create(cls, path: str) -> Ledger:
         with open(path, "w", encoding="ascii") as handle:
-            handle.write("0 0\n")
+            handle.write("0 0 0\n\n")
         return cls(path)
 
-    def take(self, max_requests: int | None, interval: float | None, now: float, *, count: bool = True) -> float:
-        """Count one request against the shared budget (unless `count` is false: its budget was reserved
-        before) and return its slot (a time on `now`'s clock; `now` without a rate); BudgetExhausted when
-        the budget is spent."""
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[tuple[list[str], list[str], Callable[[list[str], list[str]], None]]]:
+        """The ledger's fields and its ring of end times, and a function that writes them back; under the lock."""
         fd = os.open(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            sent_text, slot_text = os.pread(fd, 64, 0).decode("ascii").split()
-            sent, next_slot = int(sent_text), float(slot_text)
-            if count and max_requests is not None and sent >= max_requests:
-                raise BudgetExhausted(f"{BUDGET_NOTE} of {max_requests} was spent before this check ran")
-            slot = max(now, next_slot) if interval is not None else now
-            following = slot + interval if interval is not None else next_slot
-            record = f"{sent + 1 if count else sent} {following!r}\n".encode("ascii")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, record, 0)
-            return slot
+            lines = os.pread(fd, 64 + 32 * LEDGER_MAX_TRACKED, 0).decode("ascii").split("\n")
+            head = lines[0].split()
+            head += ["0"] * (3 - len(head))  # a ledger written before the ring had two fields
+
+            def write(new_head: list[str], ring: list[str]) -> None:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{' '.join(new_head)}\n{' '.join(ring)}\n".encode("ascii"), 0)
+
+            yield head, (lines[1].split() if len(lines) > 1 else []), write
         finally:
             os.close(fd)  # releases the lock
+
+    def take(self, max_requests: int | None, interval: float | None, now: float, *, count: bool = True) -> float:
+        """Count one request against the shared budget (unless `count` is false: its budget was reserved
+        before) and return its evenly spaced slot (a time on `now`'s clock; `now` without an interval);
+        BudgetExhausted when the budget is spent. Never waits: `take_turn` adds the bound of earlier ends."""
+        turn = self.take_turn(max_requests, interval, now, count=count)
+        assert turn is not None  # only a RateLimit makes a request wait for an earlier one
+        return turn.slot
+
+    def take_turn(
+        self,
+        max_requests: int | None,
+        rate: RateLimit | float | None,
+        now: float,
+        *,
+        count: bool = True,
+        stale_after: float = DEFAULT_TIMEOUT,
+    ) -> LedgerTurn | None:
+        """`take`, keeping the request's number for `end`; None (nothing counted or changed) while the request
+        `rate.count` places earlier is still on the wire: poll again. An entry on the wire for longer than
+        `stale_after` (the request timeout) plus a margin counts as ended: its process died mid-request."""
+        with self._locked() as (head, ring, write):
+            sent, next_slot, numbered = int(head[0]), float(head[1]), int(head[2])
+            if count and max_requests is not None and sent >= max_requests:
+                raise BudgetExhausted(f"{BUDGET_NOTE} of {max_requests} was spent before this check ran")
+            interval = rate.interval if isinstance(rate, RateLimit) else rate
+            tracked = isinstance(rate, RateLimit) and rate.count <= LEDGER_MAX_TRACKED
+            slot = max(now, next_slot) if interval is not None else now
+            if tracked:
+                assert isinstance(rate, RateLimit)
+                if len(ring) != rate.count:
+                    ring = ["-"] * rate.count
+                entry = ring[numbered % rate.count]
+                if entry.startswith("p") and now <= float(entry[1:]) + stale_after + 5.0:
+                    return None  # the request `count` places earlier has not ended yet
+                if entry.startswith("e"):
+                    slot = max(slot, float(entry[1:]) + rate.period)
+                elif entry.startswith("p"):
+                    slot = max(slot, float(entry[1:]) + stale_after + 5.0 + rate.period)
+                ring[numbered % rate.count] = f"p{slot!r}"
+            following = slot + interval if interval is not None else next_slot
+            # Only the requests whose ends are tracked are numbered (a budget-only take, as `reserve`'s, is not),
+            # so that request n + count is always the one that waits for request n.
+            write([str(sent + 1 if count else sent), repr(following), str(numbered + 1 if tracked else numbered)], ring)
+            return LedgerTurn(numbered, slot)
+
+    def end(self, turn: LedgerTurn, rate: RateLimit, ended: float) -> None:
+        """Request `turn`'s exchange is over (answered, failed or never sent) at `ended`: the request
+        `rate.count` places later may go a period after it."""
+        if rate.count > LEDGER_MAX_TRACKED:
+            return
+        with self._locked() as (head, ring, write):
+            index = turn.number % rate.count
+            # Unless a later request has taken its place (its process judged this one dead: see take_turn).
+            if len(ring) == rate.count and ring[index] == f"p{turn.slot!r}":
+                ring[index] = f"e{ended!r}"
+                write(head, ring)
 
 
 @dataclass
@@ -228,25 +301,13 @@ class HttpxTransport:
             self.stats.budget_exhausted = True
             raise BudgetExhausted(f"{BUDGET_NOTE} of {self.max_requests} was spent before this check ran")
 
-    def _acquire(self, *, reserved: bool = False) -> int | None:
+    def _acquire(self, *, reserved: bool = False) -> int | LedgerTurn | None:
         """Take a budget slot (unless `reserved` by `reserve`) and the next rate slot, then wait for that slot.
         Slots are handed out under the lock (or the xdist ledger's), so they stay evenly spaced whichever
         thread or process takes them. Returns the request's number under the rate limit (None without one):
         the caller passes it to `_end` when the exchange is over, whatever its outcome."""
         if self.ledger is not None:
-            with self._lock:
-                now = self.clock()
-                interval = self.rate_limit.interval if self.rate_limit is not None else None
-                try:
-                    slot = self.ledger.take(self.max_requests, interval, now, count=not reserved)
-                except BudgetExhausted:
-                    self.stats.budget_exhausted = True
-                    raise
-                if not reserved:
-                    self.stats.requests += 1
-            if slot > now:
-                self._wait(slot - now)
-            return None
+            return self._take_ledger_turn(self.ledger, reserved=reserved)
         with self._lock:
             if not reserved:
                 self._count_budget()
@@ -261,6 +322,37 @@ class HttpxTransport:
             self._end(number)
             raise
         return number
+
+    def _take_ledger_turn(self, ledger: Ledger, *, reserved: bool) -> LedgerTurn | None:
+        """`_acquire` under xdist: the budget, the slot and the bound of `_take_turn` come from the ledger
+        shared by the run's processes; while the request `count` places earlier (in any process) is on the
+        wire, poll."""
+        while True:
+            with self._lock:
+                now = self.clock()
+                try:
+                    turn = ledger.take_turn(
+                        self.max_requests, self.rate_limit, now, count=not reserved, stale_after=self.timeout
+                    )
+                except BudgetExhausted:
+                    self.stats.budget_exhausted = True
+                    raise
+                if turn is not None and not reserved:
+                    self.stats.requests += 1
+            if turn is not None:
+                break
+            self._wait(LEDGER_POLL)  # cut short by `cancelling`
+        if self.rate_limit is None:
+            return None
+        try:
+            if self._cancelled.is_set():
+                raise SendCancelled("the run was interrupted before this request was sent")
+            if turn.slot > now:
+                self._wait(turn.slot - now)
+        except BaseException:  # cancelled, interrupted: the turn ends unused
+            self._end(turn)
+            raise
+        return turn
 
     def _take_turn(self, number: int, rate: RateLimit) -> None:
         """Wait for request `number`'s send time under `rate`: its evenly spaced slot, and no earlier than
@@ -286,10 +378,14 @@ class HttpxTransport:
         if slot > now:
             self._wait(slot - now)
 
-    def _end(self, number: int | None) -> None:
+    def _end(self, number: int | LedgerTurn | None) -> None:
         """Request `number`'s exchange is over (answered, failed or never sent): record when, for the
-        request `count` places later."""
+        request `count` places later (in the ledger for a turn taken from it)."""
         if number is None:
+            return
+        if isinstance(number, LedgerTurn):
+            assert self.ledger is not None and self.rate_limit is not None
+            self.ledger.end(number, self.rate_limit, self.clock())
             return
         with self._ended:
             self._ends[number] = self.clock()

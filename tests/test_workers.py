@@ -347,6 +347,35 @@ def test_the_rate_holds_at_a_counting_server_with_four_workers(tmp_path: Path) -
     assert windows_over(sorted(app.arrivals), 20, 1.0) == 0
 
 
+@pytest.mark.slow
+def test_the_rate_holds_at_a_counting_server_under_xdist_with_workers(tmp_path: Path) -> None:
+    """Two processes with two sending threads each at 20/s, paced through the ledger: the same at the server."""
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    vendors = ["seekrflow", "andibase"]
+    with mock_target(vendors, wrap=wrap) as target:
+        run = run_suite(
+            tmp_path,
+            "-n",
+            "2",
+            "--workers",
+            "2",
+            "--rate-limit",
+            "20/s",
+            "--max-requests",
+            "70",
+            target=target,
+            vendors=vendors,
+        )
+    app = counter["app"]
+    assert app.requests == 70 and run.report is not None and run.report["budget_exhausted"] is True
+    assert windows_over(sorted(app.arrivals), 20, 1.0) == 0
+
+
 def test_a_reserved_request_is_not_counted_twice_and_a_retry_takes_its_own_slot() -> None:
     import respx
 
