@@ -108,42 +108,115 @@ class TransportStats:
     created: int = 0  # 2xx answers to POST/PUT: resources the run left on the target
 
 
+# The most requests per period whose end times the xdist ledger keeps (one entry each, read and written under
+# its lock for every request): above it, the processes of a run keep only the evenly spaced slots, exact at the
+# sender but not proof against network jitter at the server (see HttpxTransport._take_turn).
+LEDGER_MAX_TRACKED = 1000
+# How often a process polls the ledger while the request `count` places earlier is still on the wire.
+LEDGER_POLL = 0.01
+
+
+@dataclass(frozen=True)
+class LedgerTurn:
+    """A request's turn from the ledger: its number among the run's rate-limited requests and its send time."""
+
+    number: int
+    slot: float
+
+
 @dataclass(frozen=True)
 class Ledger:
     """The budget and rate of one run shared by its processes (xdist workers): a small file, read and written
-    under an exclusive lock, holding the requests sent so far and the next free slot of the rate limit.
+    under an exclusive lock, holding the requests sent so far, the next free slot of the rate limit, and when
+    each of the last `count` rate-limited requests ended (or since when it is on the wire).
 
     Written here rather than taken from pyrate-limiter (whose SQLite bucket is multiprocess): the budget is a
-    total of requests, not a rate, and the pacing is the transport's own evenly spaced slots, which this keeps
-    exact across processes (the slots are on time.monotonic, one clock for every process of the machine)."""
+    total of requests, not a rate, and the pacing is the transport's own evenly spaced slots bounded by the
+    ends of earlier exchanges, which this keeps exact across processes (the times are on time.monotonic, one
+    clock for every process of the machine)."""
 
     path: str
 
     @classmethod
     def create(cls, path: str) -> Ledger:
         with open(path, "w", encoding="ascii") as handle:
-            handle.write("0 0\n")
+            handle.write("0 0 0\n\n")
         return cls(path)
 
-    def take(self, max_requests: int | None, interval: float | None, now: float, *, count: bool = True) -> float:
-        """Count one request against the shared budget (unless `count` is false: its budget was reserved
-        before) and return its slot (a time on `now`'s clock; `now` without a rate); BudgetExhausted when
-        the budget is spent."""
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[tuple[list[str], list[str], Callable[[list[str], list[str]], None]]]:
+        """The ledger's fields and its ring of end times, and a function that writes them back; under the lock."""
         fd = os.open(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            sent_text, slot_text = os.pread(fd, 64, 0).decode("ascii").split()
-            sent, next_slot = int(sent_text), float(slot_text)
-            if count and max_requests is not None and sent >= max_requests:
-                raise BudgetExhausted(f"{BUDGET_NOTE} of {max_requests} was spent before this check ran")
-            slot = max(now, next_slot) if interval is not None else now
-            following = slot + interval if interval is not None else next_slot
-            record = f"{sent + 1 if count else sent} {following!r}\n".encode("ascii")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, record, 0)
-            return slot
+            lines = os.pread(fd, 64 + 32 * LEDGER_MAX_TRACKED, 0).decode("ascii").split("\n")
+            head = lines[0].split()
+            head += ["0"] * (3 - len(head))  # a ledger written before the ring had two fields
+
+            def write(new_head: list[str], ring: list[str]) -> None:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{' '.join(new_head)}\n{' '.join(ring)}\n".encode("ascii"), 0)
+
+            yield head, (lines[1].split() if len(lines) > 1 else []), write
         finally:
             os.close(fd)  # releases the lock
+
+    def take(self, max_requests: int | None, interval: float | None, now: float, *, count: bool = True) -> float:
+        """Count one request against the shared budget (unless `count` is false: its budget was reserved
+        before) and return its evenly spaced slot (a time on `now`'s clock; `now` without an interval);
+        BudgetExhausted when the budget is spent. Never waits: `take_turn` adds the bound of earlier ends."""
+        turn = self.take_turn(max_requests, interval, now, count=count)
+        assert turn is not None  # only a RateLimit makes a request wait for an earlier one
+        return turn.slot
+
+    def take_turn(
+        self,
+        max_requests: int | None,
+        rate: RateLimit | float | None,
+        now: float,
+        *,
+        count: bool = True,
+        stale_after: float = DEFAULT_TIMEOUT,
+    ) -> LedgerTurn | None:
+        """`take`, keeping the request's number for `end`; None (nothing counted or changed) while the request
+        `rate.count` places earlier is still on the wire: poll again. An entry on the wire for longer than
+        `stale_after` (the request timeout) plus a margin counts as ended: its process died mid-request."""
+        with self._locked() as (head, ring, write):
+            sent, next_slot, numbered = int(head[0]), float(head[1]), int(head[2])
+            if count and max_requests is not None and sent >= max_requests:
+                raise BudgetExhausted(f"{BUDGET_NOTE} of {max_requests} was spent before this check ran")
+            interval = rate.interval if isinstance(rate, RateLimit) else rate
+            tracked = isinstance(rate, RateLimit) and rate.count <= LEDGER_MAX_TRACKED
+            slot = max(now, next_slot) if interval is not None else now
+            if tracked:
+                assert isinstance(rate, RateLimit)
+                if len(ring) != rate.count:
+                    ring = ["-"] * rate.count
+                entry = ring[numbered % rate.count]
+                if entry.startswith("p") and now <= float(entry[1:]) + stale_after + 5.0:
+                    return None  # the request `count` places earlier has not ended yet
+                if entry.startswith("e"):
+                    slot = max(slot, float(entry[1:]) + rate.period)
+                elif entry.startswith("p"):
+                    slot = max(slot, float(entry[1:]) + stale_after + 5.0 + rate.period)
+                ring[numbered % rate.count] = f"p{slot!r}"
+            following = slot + interval if interval is not None else next_slot
+            # Only the requests whose ends are tracked are numbered (a budget-only take, as `reserve`'s, is not),
+            # so that request n + count is always the one that waits for request n.
+            write([str(sent + 1 if count else sent), repr(following), str(numbered + 1 if tracked else numbered)], ring)
+            return LedgerTurn(numbered, slot)
+
+    def end(self, turn: LedgerTurn, rate: RateLimit, ended: float) -> None:
+        """Request `turn`'s exchange is over (answered, failed or never sent) at `ended`: the request
+        `rate.count` places later may go a period after it."""
+        if rate.count > LEDGER_MAX_TRACKED:
+            return
+        with self._locked() as (head, ring, write):
+            index = turn.number % rate.count
+            # Unless a later request has taken its place (its process judged this one dead: see take_turn).
+            if len(ring) == rate.count and ring[index] == f"p{turn.slot!r}":
+                ring[index] = f"e{ended!r}"
+                write(head, ring)
 
 
 @dataclass
@@ -165,11 +238,17 @@ class HttpxTransport:
     ledger: Ledger | None = None  # the budget and rate shared with the run's other processes
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_slot: float = 0.0
+    # The rate limit at the server (see `_take_turn`): requests numbered in the order they take their turn,
+    # and the end times of those whose successor `count` places later has not taken its turn yet.
+    _numbered: int = 0
+    _ends: dict[int, float] = field(default_factory=dict)
+    _ended: threading.Condition = field(init=False)
     _cancelled: threading.Event = field(default_factory=threading.Event)  # set while `cancelling`
     # The client's open connections, for `cancelling` to shut: a WeakSet, so a closed connection is forgotten.
     _streams: weakref.WeakSet[_DeadlineStream] = field(default_factory=weakref.WeakSet)
 
     def __post_init__(self) -> None:
+        self._ended = threading.Condition(self._lock)
         if self.client is None:
             # trust_env: proxies (HTTP(S)_PROXY, NO_PROXY) and SSL_CERT_FILE from the standard variables.
             # No cookie jar that keeps anything: every case goes out as generated, so a Set-Cookie from one
@@ -222,36 +301,95 @@ class HttpxTransport:
             self.stats.budget_exhausted = True
             raise BudgetExhausted(f"{BUDGET_NOTE} of {self.max_requests} was spent before this check ran")
 
-    def _acquire(self, *, reserved: bool = False) -> None:
+    def _acquire(self, *, reserved: bool = False) -> int | LedgerTurn | None:
         """Take a budget slot (unless `reserved` by `reserve`) and the next rate slot, then wait for that slot.
         Slots are handed out under the lock (or the xdist ledger's), so they stay evenly spaced whichever
-        thread or process takes them."""
+        thread or process takes them. Returns the request's number under the rate limit (None without one):
+        the caller passes it to `_end` when the exchange is over, whatever its outcome."""
         if self.ledger is not None:
-            with self._lock:
-                now = self.clock()
-                interval = self.rate_limit.interval if self.rate_limit is not None else None
-                try:
-                    slot = self.ledger.take(self.max_requests, interval, now, count=not reserved)
-                except BudgetExhausted:
-                    self.stats.budget_exhausted = True
-                    raise
-                if not reserved:
-                    self.stats.requests += 1
-            if slot > now:
-                self._wait(slot - now)
-            return
+            return self._take_ledger_turn(self.ledger, reserved=reserved)
         with self._lock:
             if not reserved:
                 self._count_budget()
                 self.stats.requests += 1
-            wait = 0.0
-            if self.rate_limit is not None:
+            if self.rate_limit is None:
+                return None
+            number = self._numbered
+            self._numbered += 1
+        try:
+            self._take_turn(number, self.rate_limit)
+        except BaseException:  # cancelled, interrupted: the turn ends unused, so its successor is not held up
+            self._end(number)
+            raise
+        return number
+
+    def _take_ledger_turn(self, ledger: Ledger, *, reserved: bool) -> LedgerTurn | None:
+        """`_acquire` under xdist: the budget, the slot and the bound of `_take_turn` come from the ledger
+        shared by the run's processes; while the request `count` places earlier (in any process) is on the
+        wire, poll."""
+        while True:
+            with self._lock:
                 now = self.clock()
-                slot = max(now, self._next_slot)
-                self._next_slot = slot + self.rate_limit.interval
-                wait = slot - now
-        if wait > 0:
-            self._wait(wait)
+                try:
+                    turn = ledger.take_turn(
+                        self.max_requests, self.rate_limit, now, count=not reserved, stale_after=self.timeout
+                    )
+                except BudgetExhausted:
+                    self.stats.budget_exhausted = True
+                    raise
+                if turn is not None and not reserved:
+                    self.stats.requests += 1
+            if turn is not None:
+                break
+            self._wait(LEDGER_POLL)  # cut short by `cancelling`
+        if self.rate_limit is None:
+            return None
+        try:
+            if self._cancelled.is_set():
+                raise SendCancelled("the run was interrupted before this request was sent")
+            if turn.slot > now:
+                self._wait(turn.slot - now)
+        except BaseException:  # cancelled, interrupted: the turn ends unused
+            self._end(turn)
+            raise
+        return turn
+
+    def _take_turn(self, number: int, rate: RateLimit) -> None:
+        """Wait for request `number`'s send time under `rate`: its evenly spaced slot, and no earlier than
+        `rate.period` after the exchange of request `number - rate.count` ended.
+
+        The second bound makes the rate hold where it counts, at the server's arrival times, whatever the
+        network's jitter: a server receives a request before its exchange ends, so arrival(k) <= end(k) <
+        send(k + count) - period <= arrival(k + count) - period, and by induction the same holds for
+        k + 2*count, k + 3*count...; of any count + 1 requests two are a multiple of count apart, so no window
+        of `period` at the server holds more than `count` arrivals. Even spacing alone is exact only at the
+        sender: request k delayed on the way and k + count on time would land in one window."""
+        with self._ended:
+            previous = number - rate.count
+            while previous >= 0 and previous not in self._ends:
+                if self._cancelled.is_set():
+                    raise SendCancelled("the run was interrupted before this request was sent")
+                self._ended.wait()  # `_end` and `cancelling` notify
+            now = self.clock()
+            slot = max(now, self._next_slot)
+            if previous >= 0:
+                slot = max(slot, self._ends.pop(previous) + rate.period)
+            self._next_slot = slot + rate.interval
+        if slot > now:
+            self._wait(slot - now)
+
+    def _end(self, number: int | LedgerTurn | None) -> None:
+        """Request `number`'s exchange is over (answered, failed or never sent): record when, for the
+        request `count` places later (in the ledger for a turn taken from it)."""
+        if number is None:
+            return
+        if isinstance(number, LedgerTurn):
+            assert self.ledger is not None and self.rate_limit is not None
+            self.ledger.end(number, self.rate_limit, self.clock())
+            return
+        with self._ended:
+            self._ends[number] = self.clock()
+            self._ended.notify_all()
 
     def _wait(self, seconds: float) -> None:
         """Sleep for pacing; on the real clock, a wait that `cancelling` cuts short (SendCancelled)."""
@@ -272,6 +410,8 @@ class HttpxTransport:
         What an interrupted run with `--workers` does before it joins its sending threads."""
         self._cancelled.set()
         try:
+            with self._ended:  # a request waiting for its predecessor's end stops waiting
+                self._ended.notify_all()
             for stream in list(self._streams):
                 stream.shut()
             yield
@@ -343,8 +483,17 @@ class HttpxTransport:
         content: bytes | None,
         reserved: bool,
     ) -> httpx.Response:
+        number = self._acquire(reserved=reserved)
+        try:
+            return self._exchange(method, url, headers=headers, params=params, content=content)
+        finally:
+            self._end(number)
+
+    def _exchange(
+        self, method: str, url: str, *, headers: dict[str, str] | None, params: Any, content: bytes | None
+    ) -> httpx.Response:
+        """Send one request in its turn and read its answer, bounded in time and size."""
         assert self.client is not None
-        self._acquire(reserved=reserved)
         if self._cancelled.is_set():
             raise SendCancelled("the run was interrupted before this request was sent")
         request = self.client.build_request(method, url, headers=headers, params=params, content=content)

@@ -211,6 +211,36 @@ def test_rate_limit_spaces_requests_evenly() -> None:
     assert all(sum(1 for t in sent_at if start <= t < start + 1.0) <= 40 for start in sent_at)
 
 
+def test_a_delayed_request_holds_back_the_one_a_rate_later_until_its_end_plus_the_period() -> None:
+    """Request 0 is delayed 3 s on the way to the server (jitter): the even slots alone would put request 4 at
+    4/s into the same second of arrivals as requests 0 to 3; it waits for request 0's end + 1 s instead."""
+    import httpx
+    import respx
+
+    clock = FakeClock()
+    sent_at: list[float] = []
+    arrivals: list[float] = []
+
+    def handler(request: Any) -> Any:
+        sent_at.append(clock())
+        if len(sent_at) == 1:
+            clock.now += 3.0  # on the wire: the server receives it, and answers, 3 s after it was sent
+        arrivals.append(clock())
+        return httpx.Response(200, json={})
+
+    transport = _paced_transport(clock, rate_limit=RateLimit.parse("4/s"))
+    with respx.mock() as router:
+        router.post("https://rate.test/x").mock(side_effect=handler)
+        for _ in range(10):
+            transport.request("POST", "https://rate.test/x", content=b"{}")
+    transport.close()
+    start = sent_at[0]
+    # 1 to 3 go out as soon as 0 is answered (their even slots are past); 4 waits for 0's end + 1 s, the
+    # rest are evenly spaced again from there (5 waits for 1's end + 1 s, which is the same time).
+    assert [t - start for t in sent_at] == pytest.approx([0, 3, 3.25, 3.5, 4, 4.25, 4.5, 4.75, 5, 5.25])
+    assert all(sum(1 for t in arrivals if begin <= t < begin + 1.0) <= 4 for begin in arrivals)
+
+
 def test_under_xdist_each_worker_gets_its_share_of_budget_and_rate() -> None:
     from conformance.api import WorkerShare
 
@@ -255,6 +285,59 @@ def test_a_ledger_shares_the_budget_and_the_rate_between_transports(tmp_path: Pa
     assert [t.stats.requests for t in transports] == [6, 3]
     gaps = [b - a for a, b in itertools.pairwise(sent_at)]
     assert gaps == pytest.approx([1 / 40] * 8)
+
+
+def test_a_ledger_holds_back_the_request_a_rate_later_until_the_earlier_one_ended(tmp_path: Path) -> None:
+    """Across processes: the ledger gives no turn to the request `count` places after one still on the wire,
+    then a turn a period after its end; an entry whose process died counts as ended after the timeout."""
+    from conformance.transport import LEDGER_MAX_TRACKED, Ledger
+
+    rate = RateLimit.parse("4/s")
+    ledger = Ledger.create(str(tmp_path / "ledger"))
+    turns = [ledger.take_turn(None, rate, 1000.0, stale_after=10) for _ in range(4)]
+    assert [turn.slot for turn in turns if turn] == [1000.0, 1000.25, 1000.5, 1000.75]
+    assert ledger.take(100, None, 1001.0) == 1001.0  # a budget-only take (`reserve`): no number, the ring kept
+    assert ledger.take_turn(None, rate, 1001.0, stale_after=10) is None  # request 0 is still on the wire
+    assert turns[0] is not None
+    ledger.end(turns[0], rate, 1003.0)
+    fifth = ledger.take_turn(None, rate, 1003.0, stale_after=10)
+    assert fifth is not None and (fifth.number, fifth.slot) == (4, 1004.0)
+    # Request 1 never ends (its process died): after the timeout and a margin, it no longer holds up request 5.
+    assert ledger.take_turn(None, rate, 1010.0, stale_after=10) is None
+    sixth = ledger.take_turn(None, rate, 1016.0, stale_after=10)
+    assert sixth is not None and sixth.slot == 1000.25 + 10 + 5.0 + 1.0
+    # Beyond the tracked rates, only the even spacing: no request ever waits for another's end.
+    fast = RateLimit(LEDGER_MAX_TRACKED + 1, 1.0)
+    other = Ledger.create(str(tmp_path / "fast"))
+    assert all(other.take_turn(None, fast, 1000.0) is not None for _ in range(LEDGER_MAX_TRACKED + 5))
+
+
+def test_two_transports_on_a_ledger_hold_back_the_request_a_rate_after_a_delayed_one(tmp_path: Path) -> None:
+    """As the one-process test above, with the requests alternating between two transports on one ledger."""
+    import httpx
+    import respx
+
+    from conformance.transport import Ledger
+
+    clock = FakeClock()
+    sent_at: list[float] = []
+
+    def handler(request: Any) -> Any:
+        sent_at.append(clock())
+        if len(sent_at) == 1:
+            clock.now += 3.0
+        return httpx.Response(200, json={})
+
+    ledger = Ledger.create(str(tmp_path / "ledger"))
+    transports = [_paced_transport(clock, rate_limit=RateLimit.parse("4/s"), ledger=ledger) for _ in range(2)]
+    with respx.mock() as router:
+        router.post("https://rate.test/x").mock(side_effect=handler)
+        for index in range(10):
+            transports[index % 2].request("POST", "https://rate.test/x", content=b"{}")
+    for transport in transports:
+        transport.close()
+    start = sent_at[0]
+    assert [t - start for t in sent_at] == pytest.approx([0, 3, 3.25, 3.5, 4, 4.25, 4.5, 4.75, 5, 5.25])
 
 
 @pytest.mark.parametrize(

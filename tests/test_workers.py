@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import re
@@ -179,6 +180,200 @@ def test_the_rate_holds_across_sending_threads() -> None:
     times = sorted(round(t, 6) for t in sent_at)  # the slots are sums of 1/40: float error aside
     assert [b - a for a, b in itertools.pairwise(times)] == pytest.approx([1 / 40] * 99)
     assert all(sum(1 for t in times if start <= t < start + 1.0) <= 40 for start in times)
+
+
+class VirtualTime:
+    """Simulated time shared by a fixed set of threads: a sleep parks its thread until the simulated clock reaches
+    its end, and the clock jumps to the earliest such end once every thread is parked (asleep, or waiting for
+    another request's end in the transport). Many threads and a jittery network, without measuring time."""
+
+    def __init__(self, threads: int) -> None:
+        self.now = 1000.0
+        self.running = threads
+        self.wakeups: list[float] = []
+        self.changed = threading.Condition()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.changed:
+            target = self.now + max(seconds, 0.0)
+            heapq.heappush(self.wakeups, target)
+            self._park()
+            while self.now < target:
+                self.changed.wait()
+
+    def park(self) -> None:
+        with self.changed:
+            self._park()
+
+    def unpark(self) -> None:
+        with self.changed:
+            self.running += 1
+
+    def _park(self) -> None:
+        self.running -= 1
+        if self.running == 0 and self.wakeups:  # everyone waits: time moves to the next wake-up
+            self.now = self.wakeups[0]
+            while self.wakeups and self.wakeups[0] == self.now:
+                heapq.heappop(self.wakeups)
+                self.running += 1
+            self.changed.notify_all()
+
+
+class ParkingCondition(threading.Condition):
+    """The transport's condition, parking its thread in the simulated time while it waits."""
+
+    def __init__(self, lock: Any, time: VirtualTime) -> None:
+        super().__init__(lock)
+        self.time = time
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.time.park()
+        try:
+            return super().wait(timeout)
+        finally:
+            self.time.unpark()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_rate_holds_at_the_server_whatever_the_jitter(seed: int) -> None:
+    """Sixteen threads send at 10/s over a network that delays each request 0 to 2 s on the way and its answer
+    up to 0.1 s: in the server's own arrival times, no one-second window holds more than 10 requests (evenly
+    spaced sends alone put 11 to 14 into one on these seeds)."""
+    import random
+
+    import respx
+
+    threads_count, each = 16, 10
+    clock = VirtualTime(threads_count)
+    exchanges: list[tuple[float, float, float]] = []  # sent, arrived at the server, answered
+    lock = threading.Lock()
+    rng = random.Random(seed)
+    delays = iter([(rng.uniform(0, 2), rng.uniform(0, 0.1)) for _ in range(threads_count * each)])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent = clock()
+        with lock:
+            there, back = next(delays)
+        clock.sleep(there)
+        arrived = clock()
+        clock.sleep(back)
+        with lock:
+            exchanges.append((sent, arrived, clock()))
+        return httpx.Response(200, json={})
+
+    transport = HttpxTransport(clock=clock, sleep=clock.sleep, rate_limit=RateLimit.parse("10/s"))
+    transport._ended = ParkingCondition(transport._lock, clock)
+    with respx.mock() as router:
+        router.post("https://rate.test/x").mock(side_effect=handler)
+
+        def send() -> None:
+            try:
+                for _ in range(each):
+                    transport.request("POST", "https://rate.test/x", content=b"{}")
+            finally:
+                clock.park()  # this thread is done: time no longer waits for it
+
+        threads = [threading.Thread(target=send, daemon=True) for _ in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)  # bounded, so a regression fails instead of hanging
+    transport.close()
+    assert len(exchanges) == threads_count * each
+    arrivals = [arrived for _, arrived, _ in exchanges]
+    assert max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals) <= 10
+    assert all(arrived <= ended for _, arrived, ended in exchanges)  # what the transport's rule relies on
+
+
+def test_a_request_waiting_for_its_predecessor_stops_when_the_run_is_cancelled() -> None:
+    """Request 1 at 1/s waits for request 0's exchange, stalled on the wire; `cancelling` ends both at once."""
+    outcomes: list[BaseException] = []
+    with stalled_server() as url:
+        transport = HttpxTransport(timeout=600, rate_limit=RateLimit.parse("1/s"))
+
+        def send() -> None:
+            try:
+                transport.request("POST", f"{url}/x", content=b"{}")
+            except BaseException as exc:  # what the thread ended with, for the assertion below
+                outcomes.append(exc)
+
+        first = threading.Thread(target=send)
+        first.start()
+        while not list(transport._streams):  # request 0 is on the wire
+            threading.Event().wait(0.01)
+        second = threading.Thread(target=send)
+        second.start()
+        while transport._numbered < 2:  # request 1 has its number: it waits for request 0's end
+            threading.Event().wait(0.01)
+        with transport.cancelling():
+            first.join(60)  # bounded, so a regression fails instead of hanging
+            second.join(60)
+        transport.close()
+    assert not first.is_alive() and not second.is_alive()
+    assert len(outcomes) == 2 and all(isinstance(outcome, SendCancelled) for outcome in outcomes)
+
+
+def windows_over(arrivals: list[float], count: int, period: float) -> int:
+    """How many of the server's windows of `period` (one starting at each arrival) hold more than `count`."""
+    return sum(1 for start in arrivals if sum(1 for t in arrivals if start <= t < start + period) > count)
+
+
+def test_the_rate_holds_at_a_counting_server_with_four_workers(tmp_path: Path) -> None:
+    """A real run, four sending threads at 20/s: the server's own arrival times never hold more than 20 in a
+    second, however the machine's load delays requests between the sender and the server."""
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    with mock_target(["seekrflow"], wrap=wrap) as target:
+        run = run_suite(
+            tmp_path,
+            "--workers",
+            "4",
+            "--rate-limit",
+            "20/s",
+            "--max-requests",
+            "70",
+            target=target,
+            vendors=["seekrflow"],
+        )
+    app = counter["app"]
+    assert app.requests == 70 and run.report is not None and run.report["budget_exhausted"] is True
+    assert windows_over(sorted(app.arrivals), 20, 1.0) == 0
+
+
+@pytest.mark.slow
+def test_the_rate_holds_at_a_counting_server_under_xdist_with_workers(tmp_path: Path) -> None:
+    """Two processes with two sending threads each at 20/s, paced through the ledger: the same at the server."""
+    counter: dict[str, CountingApp] = {}
+
+    def wrap(app: Any) -> CountingApp:
+        counter["app"] = CountingApp(app)
+        return counter["app"]
+
+    vendors = ["seekrflow", "andibase"]
+    with mock_target(vendors, wrap=wrap) as target:
+        run = run_suite(
+            tmp_path,
+            "-n",
+            "2",
+            "--workers",
+            "2",
+            "--rate-limit",
+            "20/s",
+            "--max-requests",
+            "70",
+            target=target,
+            vendors=vendors,
+        )
+    app = counter["app"]
+    assert app.requests == 70 and run.report is not None and run.report["budget_exhausted"] is True
+    assert windows_over(sorted(app.arrivals), 20, 1.0) == 0
 
 
 def test_a_reserved_request_is_not_counted_twice_and_a_retry_takes_its_own_slot() -> None:
