@@ -538,33 +538,31 @@ class VendorRunner:
         self.partial = None
         cancelled = True  # until the run ends normally: what is still in flight is cut off, not waited for
         try:
-            for mode in (HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING):
-                if state["stopped"]:
-                    break
-                # A phase with no case for this operation (e.g. the spec has no examples) is skipped by Hypothesis.
-                # Our large explicit bodies make Hypothesis warn about the size of their repr, which nothing prints.
-                with (
-                    contextlib.suppress(unittest.SkipTest),
-                    warnings.catch_warnings(),
-                    compat.without_local_constants(),
-                ):
-                    warnings.simplefilter("ignore", HypothesisWarning)
-                    if mode is HypothesisTestMode.FUZZING:
-                        self._fuzzing_test(operation, test)()
-                    else:
-                        self._hypothesis_test(operation, test, mode)()
-                if pipeline is not None:
-                    pipeline.drain()  # the phase's cases in flight, judged before the next phase generates
-            if not state["stopped"]:
-                self._probe_unknown_resources(operation, tallies, context, state)
-            if not state["stopped"]:
-                self._probe_conflicts(operation, tallies, context, state)
-            if not state["stopped"] and self.options.confirm and not self.options.dry_run:
-                # Each distinct failure's kept case, sent again and judged again (conformance.verdicts).
-                confirm(self, tallies, context, self.options.confirm)
-            if not state["stopped"] and self.options.shrink and not self.options.dry_run:
-                # Hypothesis's own shrinker, through a dedicated search per failure (conformance.verdicts).
-                shrink(self, operation, tallies, context)
+            # Every Hypothesis run of the operation (phases, probes, shrinking) draws from the seed alone.
+            with compat.without_local_constants():
+                for mode in (HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING):
+                    if state["stopped"]:
+                        break
+                    # A phase with no case for this operation (e.g. the spec has no examples) is skipped by Hypothesis.
+                    # Our large explicit bodies make Hypothesis warn about the size of their repr, which nothing prints.
+                    with contextlib.suppress(unittest.SkipTest), warnings.catch_warnings():
+                        warnings.simplefilter("ignore", HypothesisWarning)
+                        if mode is HypothesisTestMode.FUZZING:
+                            self._fuzzing_test(operation, test)()
+                        else:
+                            self._hypothesis_test(operation, test, mode)()
+                    if pipeline is not None:
+                        pipeline.drain()  # the phase's cases in flight, judged before the next phase generates
+                if not state["stopped"]:
+                    self._probe_unknown_resources(operation, tallies, context, state)
+                if not state["stopped"]:
+                    self._probe_conflicts(operation, tallies, context, state)
+                if not state["stopped"] and self.options.confirm and not self.options.dry_run:
+                    # Each distinct failure's kept case, sent again and judged again (conformance.verdicts).
+                    confirm(self, tallies, context, self.options.confirm)
+                if not state["stopped"] and self.options.shrink and not self.options.dry_run:
+                    # Hypothesis's own shrinker, through a dedicated search per failure (conformance.verdicts).
+                    shrink(self, operation, tallies, context)
             cancelled = False
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: keep what ran (and the threads it created) for the reports, then stop.
@@ -999,7 +997,8 @@ def _draw(strategy: Any, seed: int) -> Any:
         if not found:
             found.append(value)
 
-    pick()
+    with compat.without_local_constants():  # the seed alone decides (replay and the probes draw here)
+        pick()
     return found[0]
 
 

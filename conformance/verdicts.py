@@ -318,7 +318,9 @@ def _shrink_one(
     if smallest is not None:
         failure.shrunk_exchange = smallest.exchange
         failure.shrunk_curl = smallest.curl
-    if found["exhausted"]:
+    if found["exhausted"] and smallest is not None:
         failure.shrink_note = "the request budget ran out while shrinking: the smallest failing case so far"
+    elif found["exhausted"]:
+        failure.shrink_note = "the request budget ran out before the shrinker found this failure again"
     elif smallest is None:
         failure.shrink_note = f"Hypothesis did not find this failure again in {runner.options.max_examples} examples"

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.compat import without_local_constants
 from tests import suite_runner
 
 pytest_plugins = ["pytester"]
@@ -20,14 +19,6 @@ def _one_mock_server_per_session() -> Iterator[None]:
     finally:
         suite_runner.HOST = None
         host.close()
-
-
-@pytest.fixture(autouse=True)
-def _generation_depends_on_the_seed_only() -> Iterator[None]:
-    """Hypothesis in the self-tests draws the same values whichever modules xdist happened to import first
-    (see `without_local_constants`), so a shrinking test cannot pass on one worker and fail on another."""
-    with without_local_constants():
-        yield
 
 
 def pytest_configure(config: pytest.Config) -> None:

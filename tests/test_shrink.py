@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conformance import api
+from conformance import api, compat
 from conformance.mock import create_app
 from conformance.reports import render
 from conformance.reports.json import validation_errors
@@ -79,19 +79,57 @@ def test_off_by_default_against_a_target_and_verdicts_unchanged() -> None:
     ]
 
 
-def test_shrinking_respects_max_requests_and_says_so() -> None:
+def _spent_without_shrinking() -> int:
+    """Requests of the run and its confirmation, without shrinking."""
     app = create_app(select_vendors(["seekrflow"]), tokens={TOKEN}, mutant=MUTANT)
     with running_server(app) as url:
         settings = api.make_settings(vendors=["seekrflow"], target_url=url, seed=3, max_examples=30)
         with api.Runner(settings) as runner:
             runner.operation("seekrflow", "POST /v1/threads")
             assert runner._transport is not None
-            spent = runner._transport.stats.requests  # the run and its confirmation, without shrinking
-    budget = spent + 5  # a few requests for shrinking, far fewer than it takes
-    result = _run(shrink=True, max_requests=budget)
-    failure = _server_errors(result)
+            return runner._transport.stats.requests
+
+
+def test_shrinking_respects_max_requests_and_keeps_the_smallest_so_far() -> None:
+    spent = _spent_without_shrinking()
+    full = _server_errors(_run(shrink=True)).shrink_requests
+    assert full is not None and full > 2
+    # One request short of what the whole search takes: Hypothesis had found the failure again (the search
+    # goes on shrinking after it), so the smallest failing case so far is kept, and the note says so.
+    failure = _server_errors(_run(shrink=True, max_requests=spent + full - 1))
+    assert failure.shrink_requests == full - 1
+    assert failure.shrink_note == "the request budget ran out while shrinking: the smallest failing case so far"
+    assert failure.shrunk_exchange is not None and failure.shrunk_exchange.status == 500
+
+
+def test_a_budget_spent_before_the_failure_is_found_again_says_so() -> None:
+    spent = _spent_without_shrinking()
+    failure = _server_errors(_run(shrink=True, max_requests=spent + 1))
+    assert failure.shrink_requests == 1
     assert failure.shrink_note is not None and "budget ran out" in failure.shrink_note
-    assert failure.shrink_requests == 5 and failure.shrunk_exchange is not None  # the smallest failing case so far
+    # Never "the smallest so far" beside no case: the note and the case agree.
+    if failure.shrunk_exchange is None:
+        assert "before" in failure.shrink_note and "smallest failing case so far" not in failure.shrink_note
+    else:
+        assert failure.shrink_note.endswith("the smallest failing case so far")
+
+
+def test_the_same_seed_shrinks_alike_from_a_checkout_and_from_a_wheel() -> None:
+    """Hypothesis mixes the literals of imported modules outside site-packages into what it draws: from an
+    editable checkout that is the suite's own code (and a user's conftest), from a wheel nothing. The run and
+    its shrinking must draw the same either way, or one seed would name different cases on two installs."""
+
+    def summary(result: RunResult) -> list[Any]:
+        return [
+            (f.id, f.exchange and f.exchange.body, f.shrunk_exchange and f.shrunk_exchange.body, f.shrink_requests)
+            for r in result.results
+            for f in r.failures
+        ]
+
+    from_checkout = summary(_run(shrink=True))  # this checkout's modules are local: their literals are in the pool
+    with compat.without_local_constants():  # what a wheel install sees: no local literals at all
+        from_wheel = summary(_run(shrink=True))
+    assert from_checkout == from_wheel
 
 
 def test_shrinking_is_on_by_default_against_the_embedded_mock() -> None:
