@@ -12,7 +12,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from conformance import __version__
 from conformance.errors import UsageError
@@ -103,10 +102,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _joined(args: list[str]) -> list[str]:
+    """`--report-dir DIR` as `--report-dir=DIR`, for each of the plugin's options that takes a value: pytest
+    looks for its ini file before it knows plugin options, and would take an existing DIR for a test path there."""
+    from conformance.plugin import value_options
+
+    ours = value_options()
+    joined: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        value = next(rest, None) if arg in ours else None
+        joined.append(f"{arg}={value}" if value is not None else arg)
+    return joined
+
+
 def _run(pytest_args: list[str]) -> int:
     import pytest
 
-    args = [a for a in pytest_args if a != "--"]
+    args = _joined([a for a in pytest_args if a != "--"])
     if "--pytest-help" in args:
         args = [a if a != "--pytest-help" else "--help" for a in args]
     elif "-h" in args or "--help" in args:
@@ -136,29 +149,11 @@ def _user_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "thread-conformance"
 
 
-class _OptionRecorder:
-    """Stands in for pytest's parser to collect the plugin's own options and ini keys, for `run --help`."""
-
-    def __init__(self) -> None:
-        self.options: list[tuple[tuple[str, ...], dict[str, Any]]] = []
-        self.ini: list[tuple[str, str]] = []
-
-    def getgroup(self, name: str, description: str = "") -> _OptionRecorder:
-        return self
-
-    def addoption(self, *names: str, **kwargs: Any) -> None:
-        self.options.append((names, kwargs))
-
-    def addini(self, name: str, help: str, **kwargs: Any) -> None:
-        self.ini.append((name, help))
-
-
 def run_help() -> str:
     """This tool's options of `conformance run`, briefly; pytest's own are one flag away."""
-    from conformance.plugin import pytest_addoption
+    from conformance.plugin import recorded_options
 
-    recorder = _OptionRecorder()
-    pytest_addoption(recorder)  # type: ignore[arg-type]
+    recorder = recorded_options()
     parser = argparse.ArgumentParser(
         prog="conformance run",
         usage=RUN_USAGE,

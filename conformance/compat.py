@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpcore
@@ -131,3 +132,29 @@ def judge_body(case: Any) -> Any:
     components[ParameterLocation.BODY] = ComponentInfo(mode=GenerationMode.POSITIVE)
     case.body = case.body  # marks the body as changed: the next read of `case.meta` validates it
     return case
+
+
+def pytest_rootdir_and_inifile(
+    args: list[str], invocation_dir: Path, inifile: str | None, rootdir: str | None, override_ini: Any
+) -> tuple[Path, Path | None]:
+    """The rootdir and ini file pytest chooses for these command-line paths.
+
+    pytest chooses them before it loads plugins, so a plugin option's value given as a separate argument
+    (`--report-dir out`) is taken for a test path there. Telling that apart needs pytest's own choice for the
+    true paths, and only the private `_pytest.config.findpaths.determine_setup` makes it.
+    """
+    import inspect
+
+    try:
+        from _pytest.config.findpaths import determine_setup
+    except ImportError:
+        raise CompatError("pytest's _pytest.config.findpaths.determine_setup is gone") from None
+    accepted = inspect.signature(determine_setup).parameters
+    options: dict[str, Any] = {"inifile": inifile, "args": args, "rootdir_cmd_arg": rootdir}
+    options["invocation_dir"] = invocation_dir
+    if "override_ini" in accepted:
+        options["override_ini"] = override_ini
+    if set(options) - set(accepted):
+        raise CompatError(f"pytest's determine_setup no longer takes {sorted(set(options) - set(accepted))}")
+    found = determine_setup(**options)
+    return found[0], found[1]

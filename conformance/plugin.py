@@ -149,6 +149,82 @@ def redact_repr(value: Any) -> Any:
     return value
 
 
+class OptionRecorder:
+    """Stands in for pytest's parser to collect the plugin's own options and ini keys (`run --help`, and which
+    options take a value)."""
+
+    def __init__(self) -> None:
+        self.options: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+        self.ini: list[tuple[str, str]] = []
+
+    def getgroup(self, name: str, description: str = "") -> OptionRecorder:
+        return self
+
+    def addoption(self, *names: str, **kwargs: Any) -> None:
+        self.options.append((names, kwargs))
+
+    def addini(self, name: str, help: str, **kwargs: Any) -> None:
+        self.ini.append((name, help))
+
+
+def recorded_options() -> OptionRecorder:
+    """The plugin's options and ini keys, as `pytest_addoption` registers them."""
+    recorder = OptionRecorder()
+    pytest_addoption(recorder)  # type: ignore[arg-type]
+    return recorder
+
+
+def value_options() -> frozenset[str]:
+    """The plugin's options that take a value (`--report-dir DIR`)."""
+    flags = ("store_true", "store_false", "store_const", "count")
+    return frozenset(
+        name
+        for names, kwargs in recorded_options().options
+        if kwargs.get("action") not in flags
+        for name in names
+        if name.startswith("--")
+    )
+
+
+def separate_values(args: list[str]) -> list[tuple[str, str]]:
+    """(option, value) for each of the plugin's options given with its value as the next argument."""
+    ours = value_options()
+    return [(arg, args[i + 1]) for i, arg in enumerate(args[:-1]) if arg in ours]
+
+
+def _check_inifile(config: pytest.Config) -> None:
+    """A usage error when pytest chose its ini file from one of our options' values.
+
+    pytest looks for it before it loads plugins, so in `--report-dir out`, with `out` an existing directory,
+    `out` is a test path to it there: outside the project, the project's ini file (and with it `testpaths`,
+    `addopts` and every `conformance_*` key) is silently not read, and `pytest` in a checkout collects the
+    self-tests."""
+    if hasattr(config, "workerinput"):
+        return  # the controller checked
+    suspects = [(o, v) for o, v in separate_values(list(config.invocation_params.args)) if os.path.exists(v)]
+    if not suspects:
+        return
+    from conformance import compat
+
+    namespace = config.known_args_namespace
+    given = list(config.args) if config.args_source is pytest.Config.ArgsSource.ARGS else []
+    _, inifile = compat.pytest_rootdir_and_inifile(
+        given,
+        config.invocation_params.dir,
+        namespace.inifilename,
+        namespace.rootdir or None,
+        getattr(namespace, "override_ini", None),
+    )
+    # A rootdir of its own alone changes nothing a run depends on (tests/test_product.py); a lost ini file does.
+    if inifile != config.inipath:
+        option, value = suspects[0]
+        raise pytest.UsageError(
+            f"pytest took {value!r}, the value of {option}, for a test path when it looked for its ini file (it does "
+            f"that before it knows plugin options) and would read {config.inipath or 'none'} instead of {inifile}: "
+            f"write {option}={value}"
+        )
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "thread-conformance (active with --pyargs conformance.suite)")
     group.addoption("--vendor", action="append", default=[], help="vendor to test (repeatable; default: all)")
@@ -294,6 +370,7 @@ def _settings(config: pytest.Config) -> Settings:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    _check_inifile(config)
     if not is_conformance_run(config):
         return  # inert: options registered, nothing else
     config.addinivalue_line("markers", "conformance: a conformance check item")

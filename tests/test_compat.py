@@ -112,3 +112,11 @@ def test_schemathesis_judges_a_body_given_to_a_case_as_generated() -> None:
     assert case.meta.generation.mode is GenerationMode.NEGATIVE  # the spec wants an object, not an array
     case.body = {}
     assert case.meta.generation.mode is GenerationMode.POSITIVE
+
+
+def test_pytest_chooses_the_ini_file_from_the_paths_it_is_given(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert compat.pytest_rootdir_and_inifile([], root, None, None, None) == (root, root / "pyproject.toml")
+    assert compat.pytest_rootdir_and_inifile([str(tmp_path)], root, None, None, None) == (tmp_path, None)

@@ -149,6 +149,42 @@ def test_report_dir_in_the_space_form_works_from_anywhere(tmp_path: Path) -> Non
     assert not (work / "reports").exists()
 
 
+def _collect_in_the_checkout(*args: str) -> subprocess.CompletedProcess[str]:
+    """`pytest --co` (or `conformance run --co`) in this checkout, whose pyproject.toml makes `pytest` the suite."""
+    environment = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
+    environment.pop("PYTEST_XDIST_WORKER", None)
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, *args], cwd=root, env=environment, capture_output=True, text=True)
+
+
+def test_a_separate_option_value_that_would_lose_the_ini_file_is_a_usage_error(tmp_path: Path) -> None:
+    """pytest looks for its ini file before it knows plugin options: `--report-dir DIR`, DIR an existing directory
+    outside the project, made it read no ini file, so `pytest` in a checkout collected the self-tests."""
+    elsewhere = tmp_path / "out"
+    elsewhere.mkdir()
+    proc = _collect_in_the_checkout(
+        "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "--report-dir", str(elsewhere)
+    )
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    (line,) = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert line.startswith("ERROR: ") and line.endswith(f"write --report-dir={elsewhere}"), line
+    assert "test_product.py" not in proc.stdout
+    joined = _collect_in_the_checkout(
+        "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", f"--report-dir={elsewhere}"
+    )
+    assert joined.returncode == 0 and "conformance/suite" in joined.stdout and "tests/" not in joined.stdout
+
+
+def test_conformance_run_takes_the_separate_form_as_given(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "out"
+    elsewhere.mkdir()
+    proc = _collect_in_the_checkout(
+        "-m", "conformance.cli", "run", "--co", "-q", "-p", "no:cacheprovider", "--report-dir", str(elsewhere)
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "conformance/suite" in proc.stdout and "tests/" not in proc.stdout
+
+
 def test_dry_run_sends_nothing_writes_nothing_and_prints_runnable_curl(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     reports.mkdir()
