@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conformance.compat import without_local_constants
 from tests import suite_runner
 
 pytest_plugins = ["pytester"]
@@ -19,6 +20,19 @@ def _one_mock_server_per_session() -> Iterator[None]:
     finally:
         suite_runner.HOST = None
         host.close()
+
+
+@pytest.fixture(autouse=True)
+def _generation_depends_on_the_seed_only(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Hypothesis in the self-tests draws the same values whichever modules xdist happened to import first
+    (see `without_local_constants`): the strategies' own tests (`find`, shrinking to a minimal example) run
+    outside the engine, which empties the pool itself. A test marked `local_constants` keeps the pool, to
+    prove that the engine does."""
+    if request.node.get_closest_marker("local_constants"):
+        yield
+        return
+    with without_local_constants():
+        yield
 
 
 def pytest_configure(config: pytest.Config) -> None:

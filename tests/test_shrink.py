@@ -114,6 +114,7 @@ def test_a_budget_spent_before_the_failure_is_found_again_says_so() -> None:
         assert failure.shrink_note.endswith("the smallest failing case so far")
 
 
+@pytest.mark.local_constants
 def test_the_same_seed_shrinks_alike_from_a_checkout_and_from_a_wheel() -> None:
     """Hypothesis mixes the literals of imported modules outside site-packages into what it draws: from an
     editable checkout that is the suite's own code (and a user's conftest), from a wheel nothing. The run and
