@@ -37,8 +37,7 @@ def run(workers: str, max_examples: int, seed: int) -> float:
             str(seed),
             "--max-examples",
             str(max_examples),
-            "--report-dir",
-            reports,
+            f"--report-dir={reports}",
         ]
         started = time.perf_counter()
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)

@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _joined(args: list[str]) -> list[str]:
+def join_option_values(args: list[str]) -> list[str]:
     """`--report-dir DIR` as `--report-dir=DIR`, for each of the plugin's options that takes a value: pytest
     looks for its ini file before it knows plugin options, and would take an existing DIR for a test path there."""
     from conformance.plugin import value_options
@@ -119,7 +119,7 @@ def _joined(args: list[str]) -> list[str]:
 def _run(pytest_args: list[str]) -> int:
     import pytest
 
-    args = _joined([a for a in pytest_args if a != "--"])
+    args = join_option_values([a for a in pytest_args if a != "--"])
     if "--pytest-help" in args:
         args = [a if a != "--pytest-help" else "--help" for a in args]
     elif "-h" in args or "--help" in args:

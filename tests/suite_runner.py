@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.cli import join_option_values
 from conformance.mock import create_app
 from conformance.server import running_server
 from conformance.vendors import select_vendors
@@ -155,6 +156,9 @@ def run_suite(
     if target is not None:
         arguments += ["--target-url", target]
     arguments += list(args)
+    # `--report-dir=DIR`, as `conformance run` passes them: pytest would take a separate DIR outside the checkout for
+    # a test path when it looks for its ini file, and the plugin stops such a run (tests/test_product.py).
+    arguments = join_option_values(arguments)
     if "-n" in args:
         arguments += ["--dist", "loadscope"]  # what a conformance run under xdist needs (see the README)
     environment = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}

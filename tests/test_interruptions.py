@@ -42,7 +42,7 @@ def suite_process(
     """The suite in a process of its own; with `new_session`, also a process group of its own (with its
     xdist workers), so that a test can send a signal to the group, as Ctrl-C in a terminal does."""
     command = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-q"]
-    command += ["--seed", "1", "--request-timeout", "2", "--report-dir", str(report_dir), "--target-url", target]
+    command += ["--seed", "1", "--request-timeout", "2", f"--report-dir={report_dir}", "--target-url", target]
     for vendor in vendors:
         command += ["--vendor", vendor]
     env = {**os.environ, "CONFORMANCE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}

@@ -458,8 +458,7 @@ def test_sigterm_stops_promptly_with_complete_reports(tmp_path: Path) -> None:
             "20",
             "--seed",
             "1",
-            "--report-dir",
-            str(tmp_path),
+            f"--report-dir={tmp_path}",
             "--target-url",
             target,
         ]
