@@ -119,4 +119,5 @@ def test_pytest_chooses_the_ini_file_from_the_paths_it_is_given(tmp_path: Any) -
 
     root = Path(__file__).resolve().parents[1]
     assert compat.pytest_rootdir_and_inifile([], root, None, None, None) == (root, root / "pyproject.toml")
-    assert compat.pytest_rootdir_and_inifile([str(tmp_path)], root, None, None, None) == (tmp_path, None)
+    # No ini file above a temporary directory (its rootdir depends on what else is in /tmp: a setup.py counts).
+    assert compat.pytest_rootdir_and_inifile([str(tmp_path)], root, None, None, None)[1] is None

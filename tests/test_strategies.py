@@ -205,6 +205,46 @@ def test_negative_bodies_reach_each_kind_of_violation(name: str, spec: dict[str,
             assert body_validator(schema, spec).is_valid({**found, field: members[0]})
 
 
+ARRAY_OF_FREE_FORM = {
+    "type": "object",
+    "properties": {
+        "metadata": {"type": "object"},
+        "steps": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"values": {"type": "array", "items": {"type": "object"}}}},
+        },
+    },
+}
+
+
+def _dicts_in_arrays(steps: Any) -> list[dict[str, Any]]:
+    """The free-form items of every step's `values` array."""
+    return [item for step in steps or [] for item in step.get("values") or []]
+
+
+def test_free_form_objects_inside_arrays_are_small_and_the_fields_still_deep() -> None:
+    """An array's free-form items are a few keys of scalars (a body stays cheap to draw); a free-form field of
+    the body itself still reaches metadata's depth, and the caller's `dicts` applies everywhere."""
+    strategy = request_bodies(ARRAY_OF_FREE_FORM)
+    seen: list[dict[str, Any]] = []
+
+    @settings(FAST, max_examples=200)
+    @given(strategy)
+    def check(body: Any) -> None:
+        for item in _dicts_in_arrays(body.get("steps")):
+            assert len(item) <= 3 and json_depth(item) == 1, item
+            seen.append(item)
+
+    check()
+    assert any(seen)  # the arrays were drawn with items
+    assert any(key_classes(k) for item in seen for k in item)  # awkward keys there too
+    deep = reach(strategy, lambda b: isinstance(b.get("metadata"), dict) and json_depth(b["metadata"]) >= 8)
+    assert json_depth(deep["metadata"]) == 8
+    marked = st.just({"mine": True})
+    found = reach(request_bodies(ARRAY_OF_FREE_FORM, dicts=marked), lambda b: bool(_dicts_in_arrays(b.get("steps"))))
+    assert all(item == {"mine": True} for item in _dicts_in_arrays(found["steps"]))
+
+
 def test_components_may_be_a_spec_a_components_object_or_a_resolver() -> None:
     _, spec, schema = BODIES[0]
 

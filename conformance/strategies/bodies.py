@@ -2,13 +2,14 @@
 
 Only the schema decides what is generated: each optional property may be absent, a nullable
 (`anyOf [X, null]`) property is drawn null, absent or a value, a free-form object property comes
-from `metadata_dicts`, a plain string from ordinary and awkward strings, an enum from its values,
+from `metadata_dicts` (inside an array: a small dict, `ITEM_DICTS`), a plain string from ordinary and awkward strings, an enum from its values,
 `format: uuid` from `uuid_strings`. A negative body breaks the schema in exactly one place (one
 property, or the body's own type) and keeps the rest valid, so it tests what it claims.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -44,6 +45,7 @@ from conformance.strategies.values import (
     json_scalars,
     json_values,
     metadata_dicts,
+    metadata_keys,
     near_miss_uuid,
     non_uuid_strings,
     nullable,
@@ -70,11 +72,29 @@ class _Kit:
     ) -> None:
         self.strings = ordinary_strings() | awkward_strings() if strings is None else strings
         self.dicts = metadata_dicts() if dicts is None else dicts
+        self.own_dicts = dicts is not None
+        self.in_array = False
         self.uuids = uuid_strings() if uuids is None else uuids
         self.non_uuids = non_uuid_strings() if non_uuids is None else non_uuids
         for name in ("strings", "dicts", "uuids", "non_uuids"):
             if not isinstance(getattr(self, name), SearchStrategy):
                 raise InvalidArgument(f"{name} must be a Hypothesis strategy, not {getattr(self, name)!r}")
+
+    def inside_array(self) -> _Kit:
+        """The kit for an array's items: free-form objects small (unless the caller chose `dicts`)."""
+        inner = copy.copy(self)
+        inner.in_array = True
+        if not self.own_dicts:
+            inner.dicts = ITEM_DICTS
+        return inner
+
+
+# A free-form object inside an array (LangGraph's superstep updates) drawn as metadata (deep, wide, up to 128 KB)
+# made a body hundreds of choices and tens of KB, for no class of value the body's own fields do not reach:
+# there, a few keys of every class, with scalar values.
+ITEM_DICTS = st.dictionaries(metadata_keys(), json_scalars(), max_size=3)
+# Arrays inside arrays: a few items (8 at the top level; both yield to the schema's minItems/maxItems).
+ITEM_ARRAY_SIZE = 3
 
 
 def _string_values(schema: Schema, kit: _Kit) -> SearchStrategy[Any]:
@@ -139,10 +159,11 @@ def _values(schema: Any, kit: _Kit) -> SearchStrategy[Any]:
             )
         return numbers
     if declared == "array":
+        low = schema.get("minItems", 0)
         return st.lists(
-            _values(schema.get("items", {}), kit),
-            min_size=schema.get("minItems", 0),
-            max_size=schema.get("maxItems", 8),
+            _values(schema.get("items", {}), kit.inside_array()),
+            min_size=low,
+            max_size=schema.get("maxItems", max(low, ITEM_ARRAY_SIZE if kit.in_array else 8)),
         )
     if declared == "object":
         if is_free_form_object(schema):
@@ -230,8 +251,8 @@ def request_bodies(
 
     `components` resolves `$ref` (a whole spec, its `components`, or a callable). `overrides` maps a
     property name to the strategy for its value (kept as is: the caller vouches for its validity).
-    `strings`, `dicts`, `uuids`, `non_uuids` replace the defaults for plain strings, free-form objects,
-    and valid/invalid `format: uuid` strings.
+    `strings`, `dicts`, `uuids`, `non_uuids` replace the defaults for plain strings, free-form objects
+    (those inside arrays too), and valid/invalid `format: uuid` strings.
     """
     if mode not in _MODES:
         raise InvalidArgument(f"mode must be 'positive' or 'negative', not {mode!r}")
