@@ -2,9 +2,10 @@
 
 Only the schema decides what is generated: each optional property may be absent, a nullable
 (`anyOf [X, null]`) property is drawn null, absent or a value, a free-form object property comes
-from `metadata_dicts` (inside an array: a small dict, `ITEM_DICTS`), a plain string from ordinary and awkward strings, an enum from its values,
-`format: uuid` from `uuid_strings`. A negative body breaks the schema in exactly one place (one
-property, or the body's own type) and keeps the rest valid, so it tests what it claims.
+from `metadata_dicts` (inside an array: a small dict, `ITEM_DICTS`), a plain string from ordinary
+and awkward strings, an enum from its values, `format: uuid` from `uuid_strings`. A negative body
+breaks the schema in exactly one place (one property, or the body's own type) and keeps the rest
+valid, so it tests what it claims.
 """
 
 from __future__ import annotations
