@@ -7,6 +7,7 @@ library to the versions tested. Everything else in the package uses public API o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +68,15 @@ def unique_key_property(attribute: str) -> property:
     return property(lambda self: getattr(self, attribute))
 
 
+@functools.cache
+def _no_local_constants() -> Any:
+    """Hypothesis' local-constants pool, empty (what `without_local_constants` puts in its place): one
+    instance, as Hypothesis asks for the pool once per test case."""
+    from hypothesis.internal.constants_ast import Constants
+
+    return Constants()
+
+
 @contextmanager
 def without_local_constants() -> Iterator[None]:
     """Hypothesis: generation that depends on the seed only, not on which local modules are imported.
@@ -79,15 +89,17 @@ def without_local_constants() -> Iterator[None]:
     """
     try:
         from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
+        from hypothesis.internal.constants_ast import Constants  # noqa: F401  (what _no_local_constants builds)
     except ImportError:
         raise CompatError("hypothesis' local-constants pool moved (hypothesis.internal.conjecture.providers)") from None
     original = getattr(providers, "_get_local_constants", None)
     cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
     if original is None or cache is None:
         raise CompatError("hypothesis providers._get_local_constants / CONSTANTS_CACHE are gone")
-    empty = Constants()
-    providers._get_local_constants = lambda: empty
+    if original is _no_local_constants:
+        yield  # already emptied by an enclosing call (a draw within an operation): nothing to swap or clear
+        return
+    providers._get_local_constants = _no_local_constants
     cache.clear()
     try:
         yield

@@ -88,6 +88,10 @@ def test_hypothesis_local_constants_pool_is_emptied_and_restored() -> None:
     with compat.without_local_constants():
         pool = providers._get_local_constants()
         assert not any(len(values) for values in (pool.integers, pool.floats, pool.bytes, pool.strings))
+        emptied = providers._get_local_constants
+        with compat.without_local_constants():  # nested (a draw within an operation): the pool stays empty
+            assert providers._get_local_constants is emptied
+        assert providers._get_local_constants is emptied
     assert providers._get_local_constants is original
 
 

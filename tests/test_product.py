@@ -132,9 +132,15 @@ def test_the_suite_outside_a_conformance_run_says_how_to_run_it(pytester: pytest
     result.stdout.fnmatch_lines(["*the conformance suite runs with: pytest --pyargs conformance.suite*"])
 
 
-def _suite(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _environment() -> dict[str, str]:
+    """This process's environment without credentials or the xdist worker marker."""
     environment = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
     environment.pop("PYTEST_XDIST_WORKER", None)
+    return environment
+
+
+def _suite(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = _environment()
     command = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider", *args]
     return subprocess.run(command, cwd=cwd, env={**environment, **(env or {})}, capture_output=True, text=True)
 
@@ -151,10 +157,8 @@ def test_report_dir_in_the_space_form_works_from_anywhere(tmp_path: Path) -> Non
 
 def _collect_in_the_checkout(*args: str) -> subprocess.CompletedProcess[str]:
     """`pytest --co` (or `conformance run --co`) in this checkout, whose pyproject.toml makes `pytest` the suite."""
-    environment = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
-    environment.pop("PYTEST_XDIST_WORKER", None)
     root = Path(__file__).resolve().parents[1]
-    return subprocess.run([sys.executable, *args], cwd=root, env=environment, capture_output=True, text=True)
+    return subprocess.run([sys.executable, *args], cwd=root, env=_environment(), capture_output=True, text=True)
 
 
 def test_a_separate_option_value_that_would_lose_the_ini_file_is_a_usage_error(tmp_path: Path) -> None:
