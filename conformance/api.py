@@ -13,6 +13,7 @@ results as the operation finishes, and to the entries that name no check of the 
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -334,6 +335,7 @@ class Runner:
         self._errors: dict[tuple[str, str], BaseException] = {}
         self._unreachable: str | None = None  # once the target cannot be reached, nothing more is sent
         self.partial: list[OperationReport] = []  # operations cut short by an interruption
+        self._froze = False
         for profile in settings.profiles:
             register_secret(profile.token())
         register_secret(os.environ.get(FALLBACK_TOKEN_ENV))
@@ -346,6 +348,9 @@ class Runner:
 
     def close(self) -> None:
         self._stack.close()
+        if self._froze:
+            gc.unfreeze()  # a long-lived caller's objects are the collector's again
+            self._froze = False
 
     # -- the plan
 
@@ -389,6 +394,10 @@ class Runner:
                 return self._reports[key]
             runner = self._runner(vendor)
             operation = next(op for op in runner.operations() if op.label == label)
+            # What is alive now (the imports, the schema, the mock) lives until the run ends: out of the
+            # collector's way, every collection of the old generation scans only what the run made since.
+            gc.freeze()
+            self._froze = True
             try:
                 outcome = runner.run_operation(operation)
             except KeyboardInterrupt:

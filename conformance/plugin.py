@@ -394,6 +394,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # once (see the module docstring). `conformance run` adds it for you.
         raise pytest.UsageError("a conformance run with -n needs --dist loadscope (one operation, one worker)")
     state = State(settings=settings, runner=runner)
+    # Closed after every other plugin's unconfigure and cleanups (this hook runs first, so its cleanup last):
+    # pytest's own end-of-run collections then still find the run's heap frozen (Runner.close thaws it).
+    config.add_cleanup(runner.close)
     if worker is None and config.getoption("numprocesses", None) and (settings.max_requests or settings.rate_limit):
         # xdist: one budget and one rate for every worker, kept in a file they all lock (conformance.transport.Ledger)
         import tempfile
@@ -412,7 +415,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = _state(config)
     if state is None:
         return
-    state.runner.close()
     if state.ledger is not None:
         os.unlink(state.ledger)
     for signum, handler in state.signals.items():

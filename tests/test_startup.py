@@ -1,15 +1,19 @@
-"""The pytest plugin is loaded into every pytest run of the environment: it imports the engine only when the
-run is a conformance run."""
+"""What a run costs before and around its requests: the plugin, loaded into every pytest run of the environment,
+imports the engine only when the run is a conformance run; the suite's run rewrites no asserts; the run's heap is
+kept out of the garbage collector's way while it runs, and given back after."""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.suite_runner import ROOT
+from tests.suite_runner import ROOT, mock_target, run_suite
 
 HEAVY = ("conformance.api", "conformance.engine", "schemathesis", "hypothesis", "httpx", "jsonschema")
 
@@ -33,3 +37,41 @@ def test_conformance_run_skips_assert_rewriting_unless_asked(monkeypatch: pytest
     assert cli.main(["run", "--assert=rewrite", "--vendor", "seekrflow"]) == 0
     assert "--assert=plain" in seen[0]
     assert [a for a in seen[1] if a.startswith("--assert")] == ["--assert=rewrite"]
+
+
+ASSERT_MODE = """
+import sys, pytest
+class Recorder:
+    def pytest_configure(self, config):
+        print("assertmode=" + config.option.assertmode, file=sys.stderr)
+pytest.main([*sys.argv[1:], "--co", "-q", "-p", "no:cacheprovider"], plugins=[Recorder()])
+"""
+
+
+@pytest.mark.parametrize(("args", "mode"), [((), "plain"), (("tests/test_startup.py",), "rewrite")])
+def test_the_suite_rewrites_no_asserts_and_the_self_tests_do(args: tuple[str, ...], mode: str) -> None:
+    """`pytest` in the checkout is the suite (pyproject.toml: --assert=plain); `pytest tests` reads tests/pytest.ini."""
+    command = [sys.executable, "-c", ASSERT_MODE, *args]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert f"assertmode={mode}" in proc.stderr.splitlines(), proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_the_run_keeps_its_heap_frozen_while_it_sends_and_thaws_it_after(tmp_path: Path) -> None:
+    """Every request arrives while what was alive at the operation's start is out of the collector's way
+    (`gc.freeze`); once the run is over, nothing of this process stays frozen."""
+    frozen_at_requests: list[int] = []
+
+    def wrap(app: Any) -> Any:
+        async def recording(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http":  # the mock answers in this process (a thread of the session's server)
+                frozen_at_requests.append(gc.get_freeze_count())
+            await app(scope, receive, send)
+
+        return recording
+
+    assert gc.get_freeze_count() == 0
+    with mock_target(["seekrflow"], wrap=wrap) as target:
+        run = run_suite(tmp_path / "r", "--max-examples", "5", target=target, vendors=["seekrflow"])
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert frozen_at_requests and min(frozen_at_requests) > 0
+    assert gc.get_freeze_count() == 0
