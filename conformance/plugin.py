@@ -389,14 +389,14 @@ def pytest_configure(config: pytest.Config) -> None:
         runner = Runner(settings, share=share)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+    # Closed after every other plugin's unconfigure and cleanups (this hook runs first, so its cleanup last):
+    # pytest's own end-of-run collections then still find the run's heap frozen (Runner.close thaws it).
+    config.add_cleanup(runner.close)
     if config.getoption("numprocesses", None) and config.getoption("dist", "no") != "loadscope":
         # Only this mode keeps one operation's items on one worker, so that each operation is exercised
         # once (see the module docstring). `conformance run` adds it for you.
         raise pytest.UsageError("a conformance run with -n needs --dist loadscope (one operation, one worker)")
     state = State(settings=settings, runner=runner)
-    # Closed after every other plugin's unconfigure and cleanups (this hook runs first, so its cleanup last):
-    # pytest's own end-of-run collections then still find the run's heap frozen (Runner.close thaws it).
-    config.add_cleanup(runner.close)
     if worker is None and config.getoption("numprocesses", None) and (settings.max_requests or settings.rate_limit):
         # xdist: one budget and one rate for every worker, kept in a file they all lock (conformance.transport.Ledger)
         import tempfile
