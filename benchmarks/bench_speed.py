@@ -13,17 +13,24 @@ at a loopback server (this process) and CPU seconds and peak RSS from `resource.
    per request (the slope between the two budgets: start-up cancels out) and its ratio;
 4. the 1- versus 4-worker speed-up against a target that answers after 50 ms (benchmarks/bench_workers.py).
 
+Start-up and the comparison with `st run` are medians of `--repeat` rounds (3), ours and `st run` in turn in each
+round: `st run`'s figures move by 15 % from one run to the next on the same machine. Before measuring, the
+package's modules are compiled to bytecode, as `pip install` does: a checkout where `PYTHONDONTWRITEBYTECODE` is set
+would otherwise compile them on every start (about 0.15 s that an installed package does not pay).
+
     python benchmarks/bench_speed.py [--vendor seekrflow] [--max-examples 100] [--seed 1] [--marginal]
-                                      [--workers-examples 20]
+                                      [--repeat 3] [--workers-examples 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import conformance
 from conformance.cli import _user_cache
 from conformance.mock import create_app
 from conformance.server import running_server
@@ -141,6 +149,18 @@ def per_request(work: Path, vendor: str, max_examples: int, seed: int) -> dict[s
     return out
 
 
+def median_rows(rounds: list[dict[str, tuple[int, float, float]]]) -> dict[str, tuple[int, float, float]]:
+    """{tool: (median requests, median wall, median CPU)} over rounds of `per_request`."""
+    return {
+        tool: (
+            int(statistics.median(r[tool][0] for r in rounds)),
+            statistics.median(r[tool][1] for r in rounds),
+            statistics.median(r[tool][2] for r in rounds),
+        )
+        for tool in rounds[0]
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vendor", default="seekrflow")
@@ -149,6 +169,7 @@ def main() -> None:
     parser.add_argument(
         "--marginal", action="store_true", help="also run at half the budget: marginal cost per request"
     )
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of start-up and of ours beside st run (median)")
     parser.add_argument(
         "--workers-examples",
         type=int,
@@ -156,6 +177,10 @@ def main() -> None:
         help="max-examples of the 1- vs 4-worker comparison against a 50 ms target (0: leave it out)",
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    # What `pip install` does for an installed package (and Python does on a first import where it may write).
+    compileall.compile_dir(Path(conformance.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         wall, cpu, rss, verdict = default_run(work)
@@ -170,11 +195,13 @@ def main() -> None:
         # that beside Python's bytecode, which PYTHONDONTWRITEBYTECODE turns off: this line shows what that costs.
         wall, cpu, _, _ = default_run(work, THREE, extra=["--assert=rewrite"])
         print(f"  the same with --assert=rewrite (pytest's default elsewhere): {wall:.1f} s wall, {cpu:.1f} s CPU")
-        first, first_cpu = start_up(work, args.vendor)
+        starts = [start_up(work, args.vendor) for _ in range(args.repeat)]
+        first, first_cpu = (statistics.median(s[i] for s in starts) for i in (0, 1))
         print(f"start-up (conformance run --vendor {args.vendor}) to the first request: {first:.2f} s wall,", end=" ")
-        print(f"{first_cpu:.2f} s CPU")
-        rows = per_request(work, args.vendor, args.max_examples, args.seed)
-        print(f"{args.vendor}, max-examples {args.max_examples}, seed {args.seed}, reference mock on 127.0.0.1:")
+        print(f"{first_cpu:.2f} s CPU (median of {args.repeat})")
+        rows = median_rows([per_request(work, args.vendor, args.max_examples, args.seed) for _ in range(args.repeat)])
+        print(f"{args.vendor}, max-examples {args.max_examples}, seed {args.seed}, loopback reference mock", end="")
+        print(f" (medians of {args.repeat} rounds):")
         for tool, (requests, wall, cpu) in rows.items():
             rate = requests / wall if wall else 0.0
             per = 1000 * cpu / requests if requests else float("nan")
@@ -184,7 +211,8 @@ def main() -> None:
             ratio = (ours_cpu / ours_n) / (st_cpu / st_n)
             print(f"  ratio of CPU per request, start-up included (ours / st run): {ratio:.2f}")
         if args.marginal:
-            half = per_request(work, args.vendor, max(1, args.max_examples // 2), args.seed)
+            fewer_examples = max(1, args.max_examples // 2)
+            half = median_rows([per_request(work, args.vendor, fewer_examples, args.seed) for _ in range(args.repeat)])
             slopes = {}
             for tool, (requests, _, cpu) in rows.items():
                 fewer, _, less = half[tool]
