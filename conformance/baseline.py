@@ -59,17 +59,21 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
-import tomlkit
-import tomlkit.exceptions
-from tomlkit.items import AoT, Comment, Table, Whitespace
 
 from conformance.errors import UsageError
 from conformance.identity import WILDCARD
 from conformance.results import CheckResult, Failure, RunResult
 from conformance.vendors import Profile, iso_expiry_dates
+
+if TYPE_CHECKING:
+    import tomlkit
+    from tomlkit.items import Table
+
+# tomlkit (which keeps a file's comments and layout) is imported where a baseline document is read or written
+# for an update: a run without --baseline-update does not need it (tomllib reads baselines).
 
 BASELINE_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "baseline.schema.json"
 BASELINE_VERSION = 2
@@ -394,6 +398,8 @@ def update_baseline(path: Path | str, run: RunResult, existing_entries: Sequence
     except a failure already accepted by something else (a profile's known deviation, in an applied
     run). An expired entry is kept while it matches: renewing it is a human decision.
     """
+    from tomlkit.items import AoT
+
     path = Path(path)
     ran = _vendors_in(run)
     document = _load_document(path)
@@ -446,11 +452,13 @@ def update_baseline(path: Path | str, run: RunResult, existing_entries: Sequence
         for item in leads.get(None, []):  # comments after the last entry stay at the end
             out[-1].add(item)
         document.append("entry", AoT(out))
-    _write_text(path, tomlkit.dumps(document))
+    _write_text(path, document.as_string())
     return [e for _, e in kept] + added
 
 
 def _new_document() -> tomlkit.TOMLDocument:
+    import tomlkit
+
     document = tomlkit.document()
     for line in _HEADER:
         document.add(tomlkit.comment(line))
@@ -463,6 +471,8 @@ def _comment_leads(tables: list[Table]) -> dict[int | None, list[Any]]:
     tomlkit keeps a comment between two [[entry]] tables in the body of the first; a reader means it
     for the second, so it must move (or go) with the second when entries are removed or added.
     """
+    from tomlkit.items import Comment, Whitespace
+
     leads: dict[int | None, list[Any]] = {}
     for index, table in enumerate(tables):
         body = table.value.body
@@ -477,6 +487,9 @@ def _comment_leads(tables: list[Table]) -> dict[int | None, list[Any]]:
 
 
 def _load_document(path: Path) -> tomlkit.TOMLDocument:
+    import tomlkit
+    import tomlkit.exceptions
+
     if not path.exists():
         return _new_document()
     try:
@@ -486,6 +499,8 @@ def _load_document(path: Path) -> tomlkit.TOMLDocument:
 
 
 def _table(entry: Entry) -> Table:
+    import tomlkit
+
     table = tomlkit.table()
     fields: list[tuple[str, Any]] = [
         ("id", entry.id),
@@ -506,12 +521,14 @@ def _table(entry: Entry) -> Table:
 
 def dumps_baseline(entries: Iterable[Entry]) -> str:
     """A new baseline file's text for `entries`, in the order given."""
+    from tomlkit.items import AoT
+
     document = _new_document()
     document["version"] = BASELINE_VERSION
     tables = [_table(e) for e in entries]
     if tables:
         document.append("entry", AoT(tables))
-    return tomlkit.dumps(document)
+    return document.as_string()
 
 
 def write_baseline(path: Path | str, entries: Iterable[Entry]) -> None:

@@ -137,6 +137,10 @@ def _run(pytest_args: list[str]) -> int:
         # plugin (Schemathesis, Hypothesis, ours: about 300 modules), and with PYTHONDONTWRITEBYTECODE set it
         # cannot cache that work: seconds of every start-up (benchmarks/bench_speed.py).
         plugins.append("--assert=plain")
+    if "--noconftest" not in args:
+        # `--pyargs conformance.suite` names no directory, so pytest would load the conftest.py of the working
+        # directory and of its test* directories: a project's own test fixtures, hooks and imports, in our run.
+        plugins.append("--noconftest")
     # Hypothesis caches its Unicode tables (about 1 s of CPU to build) under its storage directory, by default
     # `.hypothesis/` in the working directory, so a run from a fresh checkout or directory (CI) built them again.
     # A per-user cache keeps them across directories; a HYPOTHESIS_STORAGE_DIRECTORY of the user's own wins.

@@ -9,3 +9,6 @@ DEFAULT_MAX_EXAMPLES = 100  # fuzzing examples per operation
 DEFAULT_REPORT_DIR = "reports"
 EMBEDDED = "embedded reference mock"
 DEFAULT_CONFIRM = 1  # re-sends of each distinct failure's kept case
+# On every reply of the reference mock (conformance.mock): the target is this mock (the spec's reference, or a
+# mutant), not the vendor's own server, so the vendor's known deviations do not apply to it.
+MOCK_HEADER = "x-conformance-mock"

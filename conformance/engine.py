@@ -50,8 +50,8 @@ from conformance import checks as our_checks
 from conformance import compat
 from conformance.catalogue import ALL_CHECKS, BUILTIN_CHECKS, TRANSPORT_CHECKS
 from conformance.coverage import CoverageRecord
+from conformance.defaults import MOCK_HEADER
 from conformance.identity import failure_id, finding_key
-from conformance.mock import MOCK_HEADER
 from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
 from conformance.repro import curl_command, redacted_bytes
 from conformance.results import CheckResult, Exchange, Failure, VendorRun

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from conformance.defaults import MOCK_HEADER
 from conformance.errors import UsageError
 from conformance.mutants import Mutant, get_mutant
 from conformance.vendors import REJECT, RETURN_EXISTING, ClientId, Profile
@@ -39,9 +40,6 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 JSON_MEDIA_TYPE = "application/json"
 MAX_NESTING = 256  # deeper bodies are refused before anything recurses over them
 MAX_MESSAGE = 300  # jsonschema messages quote the instance; a 100 KB body must not come back whole
-# On every reply: the target is this mock (the spec's reference, or a mutant), not the vendor's own server,
-# so the vendor's known deviations do not apply to it.
-MOCK_HEADER = "x-conformance-mock"
 MAX_RESOURCES = 10_000  # resources a long-running mock remembers by client-chosen id; the oldest go first
 
 

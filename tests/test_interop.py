@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance.mock import MOCK_HEADER
+from conformance.defaults import MOCK_HEADER
 from conformance.vendors import known_vendors
 from tests.suite_runner import ROOT, mock_target, run_suite
 

@@ -189,6 +189,29 @@ def test_conformance_run_takes_the_separate_form_as_given(tmp_path: Path) -> Non
     assert "conformance/suite" in proc.stdout and "tests/" not in proc.stdout
 
 
+CONFTEST_THAT_MUST_NOT_LOAD = "raise RuntimeError('the project conftest.py was loaded into the conformance run')\n"
+
+
+@pytest.mark.parametrize(
+    "command", [["-m", "conformance.cli", "run"], ["-m", "pytest", "--pyargs", "conformance.suite"]]
+)
+def test_the_suite_loads_no_conftest_of_the_working_directory(tmp_path: Path, command: list[str]) -> None:
+    """`--pyargs conformance.suite` names no directory, so pytest would import the conftest.py of the working
+    directory and of its test* directories: a project's own fixtures, hooks and imports. `conformance run`
+    passes --noconftest; plain pytest does when the project's configuration asks for it, as this checkout's does."""
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    for directory in (project, project / "tests"):
+        (directory / "conftest.py").write_text(CONFTEST_THAT_MUST_NOT_LOAD)
+    if "pytest" in command:
+        (project / "pytest.ini").write_text("[pytest]\naddopts = --noconftest\n")
+    args = [*command, "--co", "-q", "-p", "no:cacheprovider", f"--report-dir={tmp_path / 'out'}"]
+    proc = subprocess.run([sys.executable, *args], cwd=project, env=_environment(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "conftest.py was loaded" not in proc.stdout + proc.stderr
+    assert "test_conformance.py::" in proc.stdout
+
+
 def test_dry_run_sends_nothing_writes_nothing_and_prints_runnable_curl(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     reports.mkdir()

@@ -1,11 +1,13 @@
 """What a run costs before and around its requests: the plugin, loaded into every pytest run of the environment,
-imports the engine only when the run is a conformance run; the suite's run rewrites no asserts; the run's heap is
-kept out of the garbage collector's way while it runs, and given back after."""
+imports the engine only when the run is a conformance run; a run against a live target imports neither the
+embedded mock nor the baseline editor; the suite's run rewrites no asserts; the run's heap is kept out of the
+garbage collector's way while it runs, and given back after."""
 
 from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.suite_runner import ROOT, mock_target, run_suite
+from conformance.baseline import write_baseline
+from tests.suite_runner import ROOT, TOKEN, mock_target, run_suite
 
 HEAVY = ("conformance.api", "conformance.engine", "schemathesis", "hypothesis", "httpx", "jsonschema")
 
@@ -25,6 +28,40 @@ def test_importing_the_plugin_imports_no_engine() -> None:
     loaded = set(json.loads(proc.stdout))
     assert "conformance.plugin" in loaded
     assert [name for name in HEAVY if name in loaded] == []
+
+
+RUN_AND_LIST_MODULES = """
+import json, sys, pytest
+code = pytest.main(sys.argv[1:])
+print("modules=" + json.dumps(sorted(sys.modules)), file=sys.stderr)
+sys.exit(int(code))
+"""
+# What only the embedded mock (a Starlette app on uvicorn, with its defect zoo) and --baseline-update (tomlkit,
+# which keeps a file's comments) use.
+EMBEDDED_ONLY = ("conformance.mock", "conformance.mutants", "conformance.server", "starlette", "uvicorn")
+
+
+@pytest.mark.parametrize(
+    ("extra", "unloaded"), [((), (*EMBEDDED_ONLY, "tomlkit")), (("--baseline-update",), EMBEDDED_ONLY)]
+)
+def test_a_live_run_imports_neither_the_mock_nor_the_baseline_editor(
+    tmp_path: Path, extra: tuple[str, ...], unloaded: tuple[str, ...]
+) -> None:
+    """A run against a target (here the mock, served from this process) imports only what it uses."""
+    write_baseline(tmp_path / "b.toml", [])
+    with mock_target(["seekrflow"]) as target:
+        command = [sys.executable, "-c", RUN_AND_LIST_MODULES, "--pyargs", "conformance.suite", "-q"]
+        command += ["-p", "no:cacheprovider", "--vendor", "seekrflow", f"--target-url={target}", "--seed", "1"]
+        command += ["--max-examples", "5", f"--report-dir={tmp_path}", f"--baseline={tmp_path / 'b.toml'}", *extra]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")} | {"CONFORMANCE_TOKEN": TOKEN}
+        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    [line] = [line for line in proc.stderr.splitlines() if line.startswith("modules=")]
+    loaded = set(json.loads(line.removeprefix("modules=")))
+    assert {"conformance.engine", "conformance.baseline"} <= loaded  # the run ran, with a baseline
+    assert [name for name in unloaded if name in loaded] == []
+    assert "tests.suite_runner" not in loaded  # the checkout's pytest.ini options load no tests/conftest.py
+    assert ("tomlkit" in loaded) == bool(extra)  # the update writes the file through tomlkit
 
 
 def test_conformance_run_skips_assert_rewriting_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
