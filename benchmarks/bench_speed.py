@@ -142,7 +142,10 @@ def per_request(work: Path, vendor: str, max_examples: int, seed: int) -> dict[s
                 header = f"{profile.auth.header}: {profile.auth.header_value(TOKEN)}"
                 command = [st, "run", str(profile.spec_path), "--url", url, "--checks", "all", "--no-color"]
                 command += ["--max-examples", str(max_examples), "--seed", str(seed), "-H", header]
-                command += ["--continue-on-failure"]
+                # No example database: by default `st run` keeps the examples it found in the storage directory
+                # shared here and replays them in its next runs, so its cost grew from one benchmark run to the next
+                # (16 to 26 ms per request on the same machine). Ours keeps none either.
+                command += ["--continue-on-failure", "--generation-database=none"]
                 cwd = work  # keeps its cache out of the repository
             wall, cpu, _rss, _ = child(command, cwd)
             out[tool] = (counter.requests, wall, cpu)
