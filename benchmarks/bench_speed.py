@@ -14,7 +14,7 @@ at a loopback server (this process) and CPU seconds and peak RSS from `resource.
 4. the 1- versus 4-worker speed-up against a target that answers after 50 ms (benchmarks/bench_workers.py).
 
 Start-up and the comparison with `st run` are medians of `--repeat` rounds (3), ours and `st run` in turn in each
-round: `st run`'s figures move by 15 % from one run to the next on the same machine. Before measuring, the
+round, so that a busy moment of a shared machine weighs on neither tool alone. Before measuring, the
 package's modules are compiled to bytecode, as `pip install` does: a checkout where `PYTHONDONTWRITEBYTECODE` is set
 would otherwise compile them on every start (about 0.15 s that an installed package does not pay).
 

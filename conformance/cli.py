@@ -134,7 +134,7 @@ def _run(pytest_args: list[str]) -> int:
         plugins += ["--dist", "loadscope"]  # each operation's checks on one worker (see conformance.plugin)
     if not any(a.startswith("--assert") for a in args):
         # The suite's one test asserts nothing, but pytest rewrites the asserts of every package that registers a
-        # plugin (Schemathesis, Hypothesis, ours: about 300 modules), and with PYTHONDONTWRITEBYTECODE set it
+        # plugin (Schemathesis, Hypothesis, ours: about 450 modules), and with PYTHONDONTWRITEBYTECODE set it
         # cannot cache that work: seconds of every start-up (benchmarks/bench_speed.py).
         plugins.append("--assert=plain")
     if "--noconftest" not in args:
