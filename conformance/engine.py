@@ -24,7 +24,7 @@ import time
 import unittest
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -247,6 +247,11 @@ class _Pipeline:
     history as a run with one worker. At most `WINDOW_PER_WORKER * workers` cases are in flight: when the
     window is full, the oldest is judged first.
 
+    Under --max-requests, a case's slot is reserved only once the budget left covers the most that every case
+    in flight, this one included, may still cost (`extra_per_case`: ignored_auth's probes, sent while the
+    case is judged, and 429 retries); until then the oldest cases are judged first. So no request in flight
+    finds the budget spent, and the budget covers exactly the cases and probes a run with one worker sends.
+
     Cases that carry the same client-chosen id (profile `client_ids`) are kept in generation order at the
     target until one of them is answered with a 2xx (the target then holds the id, and under the conflict
     policies a repeat changes nothing): a valid case is sent only after every earlier case with that id was
@@ -261,10 +266,13 @@ class _Pipeline:
         workers: int,
         judge: Callable[[_Prepared, httpx.Response | Exception], None],
         stop: Callable[[BudgetExhausted | TargetUnreachable], None],
+        extra_per_case: int = 0,
     ) -> None:
         self.runner = runner
         self.judge = judge
         self.stop = stop
+        self.stopped = False
+        self.extra_per_case = extra_per_case
         self.limit = WINDOW_PER_WORKER * workers
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conformance-send")
         self.window: collections.deque[tuple[_Prepared, Future[httpx.Response | Exception]]] = collections.deque()
@@ -276,6 +284,10 @@ class _Pipeline:
 
     def submit(self, prepared: _Prepared) -> None:
         """Reserve the case's request and start sending it; BudgetExhausted when the budget is spent."""
+        while self.window and not self._budget_covers(len(self.window) + 1):
+            self._judge_oldest()
+        if self.stopped:
+            return
         self.runner.transport.reserve()
         with self.lock:
             keys = [key for key in self._client_ids(prepared.case) if key not in self.established]
@@ -341,19 +353,28 @@ class _Pipeline:
             if rule.name in body
         ]
 
+    def _budget_covers(self, cases: int) -> bool:
+        """Whether the budget left covers one more reservation and the most that `cases` cases may still cost."""
+        left = self.runner.transport.budget_left()
+        return left is None or left >= 1 + cases * self.extra_per_case
+
     def _judge_oldest(self) -> None:
         prepared, future = self.window.popleft()
         try:
             sent = future.result()
         except (BudgetExhausted, TargetUnreachable) as exc:  # a retry found the budget spent; the target went away
-            self.stop(exc)
+            self._stop(exc)
             return
         except SendCancelled:
             return
         try:
             self.judge(prepared, sent)
         except (BudgetExhausted, TargetUnreachable) as exc:  # a check's own probe (ignored_auth) could not be sent
-            self.stop(exc)
+            self._stop(exc)
+
+    def _stop(self, exc: BudgetExhausted | TargetUnreachable) -> None:
+        self.stopped = True
+        self.stop(exc)
 
     def drain(self) -> None:
         """Judge every case still in flight."""
@@ -503,7 +524,11 @@ class VendorRunner:
         # --workers N: the phases' cases go on the wire from N threads; generation and judging stay here.
         pipeline = (
             _Pipeline(
-                self, self.options.workers, functools.partial(self._judge, tallies=tallies, context=context), stop
+                self,
+                self.options.workers,
+                functools.partial(self._judge, tallies=tallies, context=context),
+                stop,
+                extra_per_case=self.extra_requests_per_case(operation, tallies),
             )
             if self.options.workers > 1 and not self.options.dry_run
             else None
@@ -573,6 +598,21 @@ class VendorRunner:
             if pipeline is not None:
                 pipeline.close(cancel=cancelled)  # no sending thread outlives the operation
         return outcome()
+
+    def extra_requests_per_case(self, operation: Any, checks: Iterable[str]) -> int:
+        """The most requests one case of `operation` may cost besides its own first attempt: 429 retries of
+        it, and ignored_auth's probes while it is judged (one without credentials, then one with invalid ones
+        per scheme of each of the operation's security requirements, as Schemathesis sends them), each with
+        its retries. An upper bound, counted from the spec."""
+        retries = self.transport.max_429_retries
+        probes = 0
+        if "ignored_auth" in checks:
+            raw = operation.definition.raw
+            spec = self.profile.spec
+            requirements = raw.get("security", spec.get("security")) if isinstance(raw, dict) else None
+            if isinstance(requirements, list) and requirements:
+                probes = 1 + sum(len(r) for r in requirements if isinstance(r, dict))
+        return (1 + probes) * (1 + retries) - 1
 
     def _settings(self, operation: Any, phase: str | None) -> hypothesis.settings:
         """Schemathesis's settings for the phase; no shrinking or replay (the test never fails), no deadline."""

@@ -295,6 +295,15 @@ class HttpxTransport:
                 self._count_budget()
             self.stats.requests += 1
 
+    def budget_left(self) -> int | None:
+        """Requests this process may still reserve or send under --max-requests; None when there is no budget,
+        or when it is shared with other processes (xdist), where which process spends its last slots is a
+        matter of their timing anyway."""
+        with self._lock:
+            if self.max_requests is None or self.ledger is not None:
+                return None
+            return self.max_requests - self.stats.requests
+
     def _count_budget(self) -> None:
         """One request against this process's budget (the lock held)."""
         if self.max_requests is not None and self.stats.requests >= self.max_requests:

@@ -126,6 +126,21 @@ def test_the_budget_covers_the_same_cases_whatever_the_timing(tmp_path: Path) ->
     assert verdicts(first) == verdicts(second)
 
 
+@pytest.mark.parametrize("budget", [5, 14, 23, 32, 41, 50])
+def test_under_a_budget_four_workers_send_the_same_requests_and_give_the_same_verdicts_as_one(
+    tmp_path: Path, budget: int
+) -> None:
+    """ignored_auth's probes are sent while a case is judged, after later cases were handed to the sending
+    threads: the budget must still end where it ends with one worker, not a few cases later."""
+    args = ("--max-examples", "30", "--max-requests", str(budget))
+    one, one_sent = recorded_run(tmp_path, "seekrflow", 1, *args)
+    four, four_sent = recorded_run(tmp_path, "seekrflow", 4, *args)
+    assert one.report is not None and one.report["budget_exhausted"] is True, one.stdout[-3000:]
+    assert len(four_sent.requests) == len(one_sent.requests) == budget
+    assert sent_bodies(four_sent) == sent_bodies(one_sent)
+    assert verdicts(four) == verdicts(one)
+
+
 class ThreadClock:
     """A frozen clock for many threads: a thread's pacing sleep ends at the slot it was given, kept per thread,
     so a request's send time is its slot (pacing proved without measuring time)."""
