@@ -4,7 +4,8 @@ Prints cases per second for each and the ratio, measured in one run. Also prints
 against the *conforming* reference mock: plain `st run` reports the undocumented 401 that
 SeekrFlow's spec cannot express. Both run every case (`st run --continue-on-failure`). Ours is timed
 in-process through the engine's entry point, `conformance.api.run` (no pytest start-up); `st run`
-includes its process start-up, which the printout says.
+includes its process start-up, which the printout says. Both use the same warm Hypothesis cache (its
+Unicode tables, about 1 s of CPU to build) and neither keeps an example database, as in bench_speed.py.
 
     python benchmarks/bench_vs_schemathesis.py [--vendor seekrflow] [--max-examples 100] [--repeat 3]
 """
@@ -22,11 +23,15 @@ import time
 from pathlib import Path
 
 from conformance.api import make_settings, run
+from conformance.cli import _user_cache
 from conformance.mock import create_app
 from conformance.server import running_server
 from conformance.vendors import FALLBACK_TOKEN_ENV, select_vendors
 
 TOKEN = "bench-token"
+# `st run` started in a fresh directory would build Hypothesis's Unicode tables on every run and look slower than
+# it is: both tools use the per-user cache that `conformance run` uses by default.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_user_cache() / "hypothesis"))
 
 
 def ours(profile: object, url: str, max_examples: int, seed: int) -> tuple[int, float, int]:
@@ -65,6 +70,9 @@ def theirs(profile: object, url: str, max_examples: int, seed: int) -> tuple[int
         # Like our suite, run every case of every phase instead of stopping an operation at its first
         # failure (the undocumented 401 of the auth probe), so both sides send comparable work.
         "--continue-on-failure",
+        # No example database: by default `st run` keeps what it found in the (shared) storage directory and
+        # replays it in its next runs. Ours keeps none either.
+        "--generation-database=none",
     ]  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as cwd:  # keep its cache out of the repository
         started = time.perf_counter()
