@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,13 +57,19 @@ class Recording:
 
 
 def recorded_run(
-    tmp_path: Path, vendor: str, workers: int, *args: str, mutant: str | None = None
+    tmp_path: Path,
+    vendor: str,
+    workers: int,
+    *args: str,
+    mutant: str | None = None,
+    inner: Callable[[Any], Any] = lambda app: app,
 ) -> tuple[SuiteRun, Recording]:
-    """One suite run against a fresh mock (a second run must not find the first one's resources)."""
+    """One suite run against a fresh mock (a second run must not find the first one's resources), `inner`
+    wrapping the mock inside the recording."""
     holder: dict[str, Recording] = {}
 
     def wrap(app: Any) -> Recording:
-        holder["app"] = Recording(app)
+        holder["app"] = Recording(inner(app))
         return holder["app"]
 
     with mock_target([vendor], mutant=mutant, wrap=wrap) as target:
@@ -137,6 +144,61 @@ def test_under_a_budget_four_workers_send_the_same_requests_and_give_the_same_ve
     four, four_sent = recorded_run(tmp_path, "seekrflow", 4, *args)
     assert one.report is not None and one.report["budget_exhausted"] is True, one.stdout[-3000:]
     assert len(four_sent.requests) == len(one_sent.requests) == budget
+    assert sent_bodies(four_sent) == sent_bodies(one_sent)
+    assert verdicts(four) == verdicts(one)
+
+
+class ThrottlesSomeCasesOnce:
+    """ASGI wrapper: answers the first sending of about one case in three with 429 (Retry-After: 0), chosen by
+    the request's content, so the same cases are throttled whatever order they arrive in."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: set[bytes] = set()
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        key = hashlib.sha256(scope["method"].encode() + scope["path"].encode() + body).digest()
+        with self.lock:
+            throttle = key[0] % 3 == 0 and key not in self.seen
+            self.seen.add(key)
+        if throttle:
+            headers = [(b"retry-after", b"0"), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        delivered = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+@pytest.mark.parametrize("budget", [9, 26, 43])
+def test_under_a_budget_429_retries_end_it_as_with_one_worker(tmp_path: Path, budget: int) -> None:
+    """A retry takes a budget slot on a sending thread, while the run's thread reserves later cases.
+    (Without ignored_auth, whose probes would leave room for the retries anyway.)"""
+    args = ("--max-examples", "30", "--max-requests", str(budget), "--skip-check", "ignored_auth")
+    one, one_sent = recorded_run(tmp_path, "seekrflow", 1, *args, inner=ThrottlesSomeCasesOnce)
+    four, four_sent = recorded_run(tmp_path, "seekrflow", 4, *args, inner=ThrottlesSomeCasesOnce)
+    assert one.report is not None and one.report["budget_exhausted"] is True, one.stdout[-3000:]
+    assert len(four_sent.requests) == len(one_sent.requests) == budget
+    assert len(set(one_sent.requests)) < budget  # some requests were throttled and sent again
     assert sent_bodies(four_sent) == sent_bodies(one_sent)
     assert verdicts(four) == verdicts(one)
 
