@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from conformance.errors import UsageError
-from conformance.identity import WILDCARD
+from conformance.identity import WILDCARD, broad_id
 from conformance.results import CheckResult, Failure, RunResult
 from conformance.vendors import Profile, iso_expiry_dates
 
@@ -135,7 +135,17 @@ class Entry:
             return False
         if self.legacy:
             return self.title in failure.title
-        return self.wildcard or failure.id == self.id
+        return self.wildcard or failure.id == self.id or self.matches_broadly(result, failure)
+
+    def matches_broadly(self, result: CheckResult, failure: Failure) -> bool:
+        """Whether this entry names `failure` only by the broad id earlier versions gave an accepted
+        invalid request (`identity.broad_id`: code and status), not by its own."""
+        return (
+            not self.legacy
+            and not self.wildcard
+            and failure.id != self.id
+            and broad_id(result.vendor, result.operation, result.check, failure.finding) == self.id
+        )
 
     def expired(self, today: date) -> bool:
         return self.expires is not None and today >= self.expires
@@ -300,12 +310,15 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
     keyed = {entry.key for entry in entries}
     matched: set[int] = set()  # indexes into entries
     refused: dict[int, list[str]] = {}  # id() of a result -> notes of entries that matched but did not accept
+    broadly: dict[tuple[int, int], list[str]] = {}  # (id() of a result, entry index) -> ids it matched broadly
     for index, entry in enumerate(entries):
         for result in by_key.get(entry.key, []):
             for failure in result.failures:
                 if not entry.matches(result, failure):
                     continue
                 matched.add(index)
+                if entry.matches_broadly(result, failure):
+                    broadly.setdefault((id(result), index), []).append(failure.id or "")
                 why = _refusal(entry, failure, today)
                 if why is not None:
                     refused.setdefault(id(result), []).append(why)
@@ -319,6 +332,20 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
     for result in out.results:
         for note in refused.get(id(result), []):
             _add_note(result, note)
+        for (result_id, index), ids in broadly.items():
+            if result_id == id(result):
+                _add_note(
+                    result,
+                    f"baseline entry ({entries[index].describe()}) names accepted invalid requests by code and "
+                    "status only, as earlier versions of thread-conformance did, so it accepts any invalid input "
+                    "answered so: "
+                    f"replace it by the failures' own ids ({', '.join(sorted(ids))})"
+                    + (
+                        " in the profile's known deviations"
+                        if entries[index].from_profile
+                        else ": remove it, run with --baseline-update and review"
+                    ),
+                )
         if result.outcome not in ("failed", "accepted") or not result.failures:
             continue  # a failed result without failures has nothing an entry could accept
         accepted = all(f.accepted_reason is not None for f in result.failures)

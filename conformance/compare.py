@@ -28,11 +28,13 @@ run only are listed as well. Outcomes are compared as recorded, i.e. after each 
 from __future__ import annotations
 
 import json
+from collections.abc import Set
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from conformance.errors import UsageError
+from conformance.identity import broad_id
 from conformance.reports.json import validation_errors
 from conformance.results import FAILING_OUTCOMES, SCHEMA_VERSION, CheckResult, Outcome, RunResult
 from conformance.safeload import loads_json, read_bounded
@@ -174,18 +176,30 @@ def _has_ids(result: CheckResult | None) -> bool:
     return result is None or all(f.id for f in result.failures)
 
 
-def _refs(result: CheckResult | None, by_title: bool) -> tuple[FailureRef, ...]:
-    """One reference per failure identity (the id, or the title in a check compared by title), sorted."""
+def _refs(result: CheckResult | None, by_title: bool, coarse: Set[str] = frozenset()) -> tuple[FailureRef, ...]:
+    """One reference per failure identity (the id, or the title in a check compared by title), sorted.
+    A failure whose broad id (`identity.broad_id`) is in `coarse` is referred to by it."""
     if result is None:
         return ()
     refs: dict[str, FailureRef] = {}
     for f in result.failures:
         ident = f.title if by_title or not f.id else f.id
+        broad = broad_id(result.vendor, result.operation, result.check, f.finding)
+        if not by_title and broad is not None and broad in coarse:
+            ident = broad
         ref = FailureRef(ident, f.title, f.finding, f.curl, f.accepted_reason is not None)
         known = refs.get(ident)
         # Several failures of one title (compared by title): the identity is accepted only if all are.
         refs[ident] = ref if known is None else replace(known, accepted=known.accepted and ref.accepted)
     return tuple(refs[k] for k in sorted(refs))
+
+
+def _broad_ids(result: CheckResult | None) -> set[str]:
+    """The ids of `result`'s failures that are broad ids (`identity.broad_id`): an older report's."""
+    if result is None:
+        return set()
+    key = (result.vendor, result.operation, result.check)
+    return {f.id for f in result.failures if f.id and broad_id(*key, f.finding) == f.id}
 
 
 def _index(run: RunResult, label: str) -> dict[str, CheckResult]:
@@ -240,7 +254,9 @@ def compare_runs(old: RunResult, new: RunResult, *, old_label: str = "old", new_
             new_titles=_titles(after),
             note=some.note,
             old_failures=_refs(before, by_title),
-            new_failures=_refs(after, by_title),
+            # An older report keyed accepted invalid requests broadly: the newer, narrower ids are compared
+            # at its granularity, so that upgrading thread-conformance is no regression.
+            new_failures=_refs(after, by_title, _broad_ids(before)),
             by_title=by_title,
         )
         if before is None:

@@ -123,6 +123,22 @@ def schema_location(failure: Any) -> list[str | int]:
     return path
 
 
+def negative_locations(case: Any) -> list[str]:
+    """Schemathesis: the parts of `case` generated (or, for a replaced body, judged) invalid, by location name
+    (`path`, `header`, `cookie`, `query`, `body`), from `CaseMetadata.is_negative_at` and the
+    `ParameterLocation` enum of `schemathesis.core`."""
+    try:
+        from schemathesis.core.parameters import ParameterLocation
+    except ImportError:
+        raise CompatError("schemathesis.core.parameters.ParameterLocation is gone") from None
+    meta = case.meta
+    if meta is None:
+        return []
+    if not callable(getattr(meta, "is_negative_at", None)):
+        raise CompatError("schemathesis CaseMetadata.is_negative_at is gone")
+    return [location.value for location in ParameterLocation if meta.is_negative_at(location)]
+
+
 def judge_body(case: Any) -> Any:
     """Schemathesis: label `case` (drawn with an explicit body) as if its body had been generated, then
     replaced; Schemathesis validates a replaced body when the case's metadata is next read, and says

@@ -51,11 +51,11 @@ from conformance import compat
 from conformance.catalogue import ALL_CHECKS, BUILTIN_CHECKS, TRANSPORT_CHECKS
 from conformance.coverage import CoverageRecord
 from conformance.defaults import MOCK_HEADER
-from conformance.identity import failure_id, finding_key
+from conformance.identity import failure_id, finding_key, request_violations
 from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
 from conformance.repro import curl_command, redacted_bytes
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
-from conformance.strategies import Mode, coverage_bodies, request_bodies
+from conformance.strategies import Mode, body_validator, coverage_bodies, request_bodies
 from conformance.transport import (
     CAP_HEADER,
     BrokenResponse,
@@ -428,6 +428,7 @@ class VendorRunner:
         self.target_is_mock = False  # the target answered as thread-conformance's own mock (MOCK_HEADER)
         self.planned: dict[str, list[str]] = {}  # --dry-run: per operation, the cases that would have been sent
         self.labels: dict[str, str] = {}  # case id -> phase label, for our coverage cases
+        self._body_validators: dict[str, Any] = {}  # operation label -> its request body's validator
         self.coverage: dict[str, CoverageRecord] = {}  # per operation: what the sent bodies exercised
         our_checks.attach(self.schema, self.context)
         route_schema_through(self.schema, transport, self.base_url)
@@ -924,7 +925,7 @@ class VendorRunner:
                 return
             # The finding's identity (conformance.identity): two schema violations at different places
             # are two failures, though they share a title.
-            key = finding_key(failure, response.status_code)
+            key = finding_key(failure, response.status_code, invalid=functools.partial(self.invalid_parts, case))
             keep(tallies, name, failure.message, failure.title, exchange, curl, phase, mode, size, key=key)
 
         def on_success(name: str, _case: Any) -> None:
@@ -948,6 +949,26 @@ class VendorRunner:
                 message = redact(str(exc)[:500])
                 args = (message, title, exchange, curl, phase, mode, size)
                 keep(tallies, check.__name__, *args, not_judged=True)
+
+    def invalid_parts(self, case: Any) -> str:
+        """What made an invalid case invalid, for the finding key of its acceptance (conformance.identity):
+        the constraints its body breaks, and the other invalid parts by location."""
+        parts = []
+        for location in compat.negative_locations(case):
+            if location != "body":
+                parts.append(location)
+                continue
+            schema = self.body_schema(case.operation)
+            label = case.operation.label
+            try:
+                if label not in self._body_validators:
+                    self._body_validators[label] = body_validator(schema, self.profile.spec)
+                errors = self._body_validators[label].iter_errors(None if _not_set(case.body) else case.body)
+                parts.append(request_violations(errors))
+            except Exception:  # a body too deep to walk, a schema jsonschema refuses: the location still tells
+                parts.append("body")
+        # Never empty: an empty detail would give the broad id of earlier versions (identity.broad_id).
+        return "; ".join(parts) or "request"
 
     def _reproduction(self, method: str, url: str, headers: dict[str, str], content: bytes | None) -> str:
         """The runnable curl command of a request (conformance.repro): the token as its variable."""

@@ -16,6 +16,15 @@ machine, and two defects that share a title get two ids:
     `additionalProperties`, followed by the names of the missing or unexpected properties
     (`ST108 201 /components/schemas/Thread/required lastMessageAt`). The same schema location
     reached through two fields (one component used twice) is one finding;
+  - an invalid request accepted (`negative_data_rejection`, ST201): what made the request invalid. For
+    the body, `body` and every constraint the sent body breaks, as JSON pointers into the operation's
+    request body schema ($refs resolved) whose last segment is the keyword, sorted and comma-separated
+    (`ST201 200 body /properties/thread_id/format`; `required` and a closed `additionalProperties` add
+    the property names, as above); each other invalid part by its location (`query`, `header`, `path`,
+    `cookie`), parts separated by `; `; `request` when Schemathesis names no part. So a baseline entry
+    that accepts one invalid input the vendor lets through does not accept another. (Before, it was keyed
+    by code and status only: an entry of such a broad id still accepts, with a note asking to replace it,
+    and `conformance compare` compares an older report that has one at its granularity; see `broad_id`);
   - undocumented status: nothing more (the status is already there); undocumented or malformed
     content type: the media type (lower case, without parameters); missing response headers: their
     names (lower case, sorted); missing required request header not rejected: the header name;
@@ -36,7 +45,9 @@ compares such checks by title and warns (see compare.py); a baseline entry match
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from conformance.compat import schema_location
@@ -98,9 +109,11 @@ def _search(pattern: str, text: str) -> bool:
         return False
 
 
-def _detail(failure: Any) -> str:
+def _detail(failure: Any, invalid: Callable[[], str] | None) -> str:
     """The distinguishing part of a Schemathesis failure, from its public attributes (see module docstring)."""
     kind = type(failure).__name__
+    if kind == "AcceptedNegativeData":
+        return _clean(invalid()) if invalid is not None else ""
     if kind == "JsonSchemaError":
         location = schema_location(failure)
         names = _property_names(failure, location[-1] if location else None)
@@ -124,14 +137,41 @@ def _detail(failure: Any) -> str:
     return ""
 
 
-def finding_key(failure: Any, status: int | None) -> str:
-    """The finding key of a failure a check reported on a response with `status` (see module docstring).
+def finding_key(failure: Any, status: int | None, *, invalid: Callable[[], str] | None = None) -> str:
+    """The finding key of a failure a check reported on a response with `status` (see module docstring);
+    `invalid` says what made the request invalid (`request_violations`), asked only of an accepted invalid one.
 
     Never raises: a failure class it does not know still gets its code and status.
     """
     try:
         code = str(getattr(type(failure), "code", "") or type(failure).__name__)
-        detail = _detail(failure)
+        detail = _detail(failure, invalid)
     except Exception:  # an unexpected attribute shape must not stop the run; the class still tells findings apart
         code, detail = type(failure).__name__, ""
     return " ".join(part for part in (code, str(status) if status is not None else "", detail) if part)
+
+
+# An invalid request's violations looked at for its key: a body that breaks thousands of constraints (a long
+# array of wrong items) is keyed by the first ones, in the validator's order, which the body decides.
+MAX_VIOLATIONS = 20
+
+
+def request_violations(errors: Iterable[Any]) -> str:
+    """`body` and the constraints a request body breaks, for an accepted invalid request's finding key: from
+    `jsonschema` errors (their `schema_path`, `validator`, `instance` and `schema`), e.g.
+    `body /properties/metadata/type,/properties/thread_id/format`. Never a value."""
+    found: set[str] = set()
+    for error in itertools.islice(errors, MAX_VIOLATIONS):
+        path: list[str | int] = list(error.schema_path)
+        names = _property_names(error, error.validator)
+        found.add(_pointer(path) + (f" {names}" if names else ""))
+    return " ".join(["body", ",".join(sorted(found))]).strip()
+
+
+def broad_id(vendor: str, operation: str, check: str, finding: str | None) -> str | None:
+    """The id earlier versions gave an accepted invalid request (ST201): of its code and status only,
+    which accepted every invalid input answered with that status. None for any other finding."""
+    parts = (finding or "").split(" ", 2)
+    if len(parts) < 2 or parts[0] != "ST201":
+        return None
+    return failure_id(vendor, operation, check, " ".join(parts[:2]))

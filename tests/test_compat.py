@@ -118,6 +118,27 @@ def test_schemathesis_judges_a_body_given_to_a_case_as_generated() -> None:
     assert case.meta.generation.mode is GenerationMode.POSITIVE
 
 
+def test_schemathesis_names_the_invalid_parts_of_a_case() -> None:
+    import hypothesis
+    from schemathesis.generation import GenerationMode
+
+    operation = next(iter(_schema().get_all_operations())).ok()
+    found: list[Any] = []
+
+    @hypothesis.settings(max_examples=1, database=None, phases=[hypothesis.Phase.generate])
+    @hypothesis.given(
+        case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE, body=[], media_type="application/json")
+    )
+    def draw(case: Any) -> None:
+        found.append(case)
+
+    draw()
+    case = compat.judge_body(found[0])
+    assert compat.negative_locations(case) == ["body"]  # the spec wants an object, not an array
+    case.body = {}
+    assert compat.negative_locations(case) == []
+
+
 def test_pytest_chooses_the_ini_file_from_the_paths_it_is_given(tmp_path: Any) -> None:
     from pathlib import Path
 

@@ -23,7 +23,7 @@ from schemathesis.openapi.checks import (
 
 from conformance.baseline import TODO_REASON
 from conformance.compat import schema_location
-from conformance.identity import failure_id, finding_key, is_failure_id
+from conformance.identity import broad_id, failure_id, finding_key, is_failure_id, request_violations
 from tests.suite_runner import ROOT, SuiteRun, mock_target, run_suite
 
 VENDOR = "seekrflow"
@@ -122,6 +122,106 @@ def test_a_baseline_of_the_first_violation_fails_the_upgrade_on_the_second_and_c
         [object_id],
         [enum_id],
     )
+
+
+# --- an accepted invalid request: keyed by what made it invalid ------------------------------------------------
+
+NEGATIVE = "negative_data_rejection"
+ANDIBASE_OP = "POST /api/v1/channels/{channelId}/threads"
+UNKNOWN_ENUM = "ST201 201 body /properties/status/enum"  # accepts-unknown-enum: an unknown status is accepted
+NULL_STATUS = "ST201 201 body /properties/status/enum,/properties/status/type"  # accepts-null: status null too
+
+
+def negative_run(report_dir: Path, mutant: str, *args: str, seed: int = 1) -> SuiteRun:
+    with mock_target(["andibase"], mutant=mutant) as target:
+        return run_suite(
+            report_dir, "--max-examples", "30", "-k", NEGATIVE, *args, target=target, vendors=["andibase"], seed=seed
+        )
+
+
+def negative_failures(run: SuiteRun) -> list[dict[str, Any]]:
+    assert run.report is not None, run.stdout[-3000:] + run.stderr[-3000:]
+    (result,) = [r for r in run.report["results"] if r["check"] == NEGATIVE]
+    failures: list[dict[str, Any]] = result["failures"]
+    return failures
+
+
+def test_a_baseline_of_one_accepted_invalid_input_does_not_accept_another(tmp_path: Path) -> None:
+    """The hole this closes: keyed by code and status only, an accepted unknown status accepted every
+    invalid input a later version lets through with the same status."""
+    baseline = tmp_path / "baseline.toml"
+    negative_run(tmp_path / "update", "accepts-unknown-enum", "--baseline", str(baseline), "--baseline-update")
+    enum_id = failure_id("andibase", ANDIBASE_OP, NEGATIVE, UNKNOWN_ENUM)
+    text = baseline.read_text(encoding="utf-8")
+    assert f'id = "{enum_id}"' in text and UNKNOWN_ENUM in text
+    baseline.write_text(text.replace(TODO_REASON, "unknown statuses are stored as open; ticket ANDI-3"))
+    for seed in (1, 2):  # the same defect, the same id on another seed
+        accepted = negative_run(tmp_path / f"old{seed}", "accepts-unknown-enum", "--baseline", str(baseline), seed=seed)
+        assert accepted.returncode == 0, accepted.stdout[-3000:]
+        assert accepted.outcomes("andibase")[NEGATIVE] == "accepted"
+
+    upgraded = negative_run(tmp_path / "new", "accepts-null", "--baseline", str(baseline))
+    assert upgraded.returncode == 1, upgraded.stdout[-3000:]
+    assert upgraded.outcomes("andibase")[NEGATIVE] == "failed"
+    null_id = failure_id("andibase", ANDIBASE_OP, NEGATIVE, NULL_STATUS)
+    assert [(f["id"], f["finding"]) for f in negative_failures(upgraded)] == [(null_id, NULL_STATUS)]
+    assert f"not accepted by any baseline entry: {null_id}" in upgraded.stdout
+    gate = compare(tmp_path / "old1" / "conformance.json", tmp_path / "new" / "conformance.json")
+    assert gate.returncode == 1 and f"+ {null_id}" in gate.stdout, gate.stdout
+
+
+def test_an_entry_of_an_earlier_broad_id_still_accepts_and_asks_to_be_replaced(tmp_path: Path) -> None:
+    broad = failure_id("andibase", ANDIBASE_OP, NEGATIVE, "ST201 201")
+    baseline = tmp_path / "baseline.toml"
+    baseline.write_text(
+        f'version = 2\n\n[[entry]]\nid = "{broad}"\nvendor = "andibase"\noperation = "{ANDIBASE_OP}"\n'
+        f'check = "{NEGATIVE}"\nreason = "accepted before ids were narrowed"\n',
+        encoding="utf-8",
+    )
+    run = negative_run(tmp_path / "run", "accepts-unknown-enum", "--baseline", str(baseline))
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.report is not None
+    (result,) = [r for r in run.report["results"] if r["check"] == NEGATIVE]
+    assert result["outcome"] == "accepted"
+    enum_id = failure_id("andibase", ANDIBASE_OP, NEGATIVE, UNKNOWN_ENUM)
+    assert "as earlier versions of thread-conformance did" in result["note"]
+    assert f"own ids ({enum_id}): remove it, run with --baseline-update" in result["note"]
+
+    # A report of an earlier version keyed the failure broadly: compared with a newer one at that granularity, the
+    # same defect is no regression.
+    old = json.loads((tmp_path / "run" / "conformance.json").read_text())
+    for entry in old["results"]:
+        for failure in entry["failures"]:
+            if entry["check"] == NEGATIVE:
+                failure["id"], failure["finding"], failure["accepted_reason"] = broad, "ST201 201", None
+        if entry["check"] == NEGATIVE:
+            entry["outcome"], entry["note"] = "failed", None
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    plain = negative_run(tmp_path / "plain", "accepts-unknown-enum")
+    assert plain.returncode == 1
+    same = compare(tmp_path / "old.json", tmp_path / "plain" / "conformance.json", "json")
+    assert same.returncode == 0, same.stdout
+    assert json.loads(same.stdout)["regressions"] == []
+
+
+def test_request_violations_name_constraints_never_values() -> None:
+    import jsonschema
+
+    schema = {
+        "type": "object",
+        "required": ["name", "kind"],
+        "additionalProperties": False,
+        "properties": {"name": {"type": "string"}, "kind": {"enum": ["a", "b"]}, "id": {"format": "uuid"}},
+    }
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    body = {"kind": "secret-value", "id": "not-a-uuid", "zz": 1}
+    assert request_violations(validator.iter_errors(body)) == (
+        "body /additionalProperties zz,/properties/id/format,/properties/kind/enum,/required name"
+    )
+    assert request_violations(validator.iter_errors({"name": "x", "kind": "a"})) == "body"
+    broad = failure_id("v", "o", NEGATIVE, "ST201 200")
+    assert broad_id("v", "o", NEGATIVE, "ST201 200 body /properties/id/format") == broad
+    assert broad_id("v", "o", CHECK, "ST108 200 /properties/id/type") is None
 
 
 # --- finding keys of Schemathesis's failures, from their public attributes ------------------------------------
