@@ -23,8 +23,9 @@ machine, and two defects that share a title get two ids:
     the property names, as above); each other invalid part by its location (`query`, `header`, `path`,
     `cookie`), parts separated by `; `; `request` when Schemathesis names no part. So a baseline entry
     that accepts one invalid input the vendor lets through does not accept another. (Before, it was keyed
-    by code and status only: an entry of such a broad id still accepts, with a note asking to replace it,
-    and `conformance compare` compares an older report that has one at its granularity; see `broad_id`);
+    by code and status only: an entry of such a broad id still accepts, with a note asking to replace it;
+    `conformance compare` compares an older report that has one at its granularity, and `conformance
+    replay` finds it under its narrower ids; see `broad_id`);
   - undocumented status: nothing more (the status is already there); undocumented or malformed
     content type: the media type (lower case, without parameters); missing response headers: their
     names (lower case, sorted); missing required request header not rejected: the header name;

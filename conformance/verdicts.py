@@ -26,6 +26,7 @@ import schemathesis
 from schemathesis.core import NOT_SET
 from schemathesis.generation import derive_operation_seed
 
+from conformance.identity import broad_id
 from conformance.repro import CLIENT_HEADERS
 from conformance.results import CheckResult, Exchange, Failure, RunResult
 from conformance.transport import BudgetExhausted, TargetUnreachable
@@ -183,7 +184,12 @@ def judge_recorded(
     scratch, exchange = _judge_again(runner, case, check, context)
     outcome = OperationOutcome(label=operation.label, tallies=scratch, cases=1)
     (result,) = outcome.results(recorded.result.vendor, (check,))
-    reproduced = any(f.id == recorded.failure.id for f in result.failures)
+    # A failure recorded under an earlier, broader id (identity.broad_id) reproduces as any of its narrower ones.
+    wanted = recorded.failure.id
+    reproduced = any(
+        f.id == wanted or broad_id(result.vendor, result.operation, result.check, f.finding) == wanted
+        for f in result.failures
+    )
     return reproduced, result, exchange
 
 

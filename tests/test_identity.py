@@ -22,9 +22,10 @@ from schemathesis.openapi.checks import (
 )
 
 from conformance.baseline import TODO_REASON
+from conformance.cli import main
 from conformance.compat import schema_location
 from conformance.identity import broad_id, failure_id, finding_key, is_failure_id, request_violations
-from tests.suite_runner import ROOT, SuiteRun, mock_target, run_suite
+from tests.suite_runner import ROOT, TOKEN, SuiteRun, mock_target, run_suite
 
 VENDOR = "seekrflow"
 OP = "POST /v1/threads"
@@ -170,7 +171,9 @@ def test_a_baseline_of_one_accepted_invalid_input_does_not_accept_another(tmp_pa
     assert gate.returncode == 1 and f"+ {null_id}" in gate.stdout, gate.stdout
 
 
-def test_an_entry_of_an_earlier_broad_id_still_accepts_and_asks_to_be_replaced(tmp_path: Path) -> None:
+def test_an_entry_of_an_earlier_broad_id_still_accepts_and_asks_to_be_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     broad = failure_id("andibase", ANDIBASE_OP, NEGATIVE, "ST201 201")
     baseline = tmp_path / "baseline.toml"
     baseline.write_text(
@@ -202,6 +205,11 @@ def test_an_entry_of_an_earlier_broad_id_still_accepts_and_asks_to_be_replaced(t
     same = compare(tmp_path / "old.json", tmp_path / "plain" / "conformance.json", "json")
     assert same.returncode == 0, same.stdout
     assert json.loads(same.stdout)["regressions"] == []
+    # ...and replaying it finds it under its narrower id: it still reproduces.
+    monkeypatch.setenv("CONFORMANCE_TOKEN", TOKEN)
+    with mock_target(["andibase"], mutant="accepts-unknown-enum") as target:
+        replayed = main(["replay", str(tmp_path / "old.json"), "--failure", broad, "--target-url", target])
+    assert replayed == 1
 
 
 def test_request_violations_name_constraints_never_values() -> None:
