@@ -95,7 +95,8 @@ def test_hypothesis_local_constants_pool_is_emptied_and_restored() -> None:
     assert providers._get_local_constants is original
 
 
-def test_schemathesis_judges_a_body_given_to_a_case_as_generated() -> None:
+def _case_with_an_array_body() -> Any:
+    """A positive case of the mock's operation drawn with an explicit `[]` body (the spec wants an object)."""
     import hypothesis
     from schemathesis.generation import GenerationMode
 
@@ -110,7 +111,13 @@ def test_schemathesis_judges_a_body_given_to_a_case_as_generated() -> None:
         found.append(case)
 
     draw()
-    case = found[0]
+    return found[0]
+
+
+def test_schemathesis_judges_a_body_given_to_a_case_as_generated() -> None:
+    from schemathesis.generation import GenerationMode
+
+    case = _case_with_an_array_body()
     assert case.meta.generation.mode is GenerationMode.POSITIVE  # an explicit body is not judged by itself
     assert compat.judge_body(case) is case
     assert case.meta.generation.mode is GenerationMode.NEGATIVE  # the spec wants an object, not an array
@@ -119,21 +126,7 @@ def test_schemathesis_judges_a_body_given_to_a_case_as_generated() -> None:
 
 
 def test_schemathesis_names_the_invalid_parts_of_a_case() -> None:
-    import hypothesis
-    from schemathesis.generation import GenerationMode
-
-    operation = next(iter(_schema().get_all_operations())).ok()
-    found: list[Any] = []
-
-    @hypothesis.settings(max_examples=1, database=None, phases=[hypothesis.Phase.generate])
-    @hypothesis.given(
-        case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE, body=[], media_type="application/json")
-    )
-    def draw(case: Any) -> None:
-        found.append(case)
-
-    draw()
-    case = compat.judge_body(found[0])
+    case = compat.judge_body(_case_with_an_array_body())
     assert compat.negative_locations(case) == ["body"]  # the spec wants an object, not an array
     case.body = {}
     assert compat.negative_locations(case) == []

@@ -23,6 +23,30 @@ from tests.faults import CountingApp, raw_server
 from tests.suite_runner import SuiteRun, mock_target, run_suite
 
 
+async def read_body(receive: Any) -> bytes:
+    """The whole body of an ASGI request, however many messages it came in."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Any) -> Any:
+    """An ASGI `receive` that gives the app `body`, already read, then whatever `receive` gives."""
+    delivered = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 class Recording:
     """ASGI wrapper: keeps the method, path and body of every request, in arrival order."""
 
@@ -35,25 +59,10 @@ class Recording:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        body = await read_body(receive)
         with self.lock:
             self.requests.append((scope["method"], scope["path"], body))
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def recorded_run(
@@ -161,13 +170,7 @@ class ThrottlesSomeCasesOnce:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        body = await read_body(receive)
         key = hashlib.sha256(scope["method"].encode() + scope["path"].encode() + body).digest()
         with self.lock:
             throttle = key[0] % 3 == 0 and key not in self.seen
@@ -177,16 +180,7 @@ class ThrottlesSomeCasesOnce:
             await send({"type": "http.response.start", "status": 429, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        delivered = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 @pytest.mark.parametrize("budget", [9, 26, 43])
