@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 import hypothesis
 import hypothesis.strategies as st
+import jsonschema
 import schemathesis
 from hypothesis.errors import HypothesisWarning, InvalidArgument
 from schemathesis.checks import CHECKS as ST_CHECKS
@@ -958,17 +959,27 @@ class VendorRunner:
             if location != "body":
                 parts.append(location)
                 continue
-            schema = self.body_schema(case.operation)
-            label = case.operation.label
+            validator = self._body_validator(case.operation)
             try:
-                if label not in self._body_validators:
-                    self._body_validators[label] = body_validator(schema, self.profile.spec)
-                errors = self._body_validators[label].iter_errors(None if _not_set(case.body) else case.body)
+                errors = validator.iter_errors(None if _not_set(case.body) else case.body) if validator else ()
                 parts.append(request_violations(errors))
-            except Exception:  # a body too deep to walk, a schema jsonschema refuses: the location still tells
+            except RecursionError:  # a body nested too deep to walk: the location still tells
                 parts.append("body")
         # Never empty: an empty detail would give the broad id of earlier versions (identity.broad_id).
         return "; ".join(parts) or "request"
+
+    def _body_validator(self, operation: Any) -> Any:
+        """The operation's request body validator (built once), or None where the spec's body schema cannot
+        be checked against: an unresolvable or recursive $ref, or a schema that is not a valid JSON Schema."""
+        label = operation.label
+        if label not in self._body_validators:
+            try:
+                validator = body_validator(self.body_schema(operation), self.profile.spec)
+                validator.check_schema(validator.schema)
+            except (InvalidArgument, jsonschema.exceptions.SchemaError, RecursionError):
+                validator = None
+            self._body_validators[label] = validator
+        return self._body_validators[label]
 
     def _reproduction(self, method: str, url: str, headers: dict[str, str], content: bytes | None) -> str:
         """The runnable curl command of a request (conformance.repro): the token as its variable."""

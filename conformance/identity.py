@@ -110,11 +110,9 @@ def _search(pattern: str, text: str) -> bool:
         return False
 
 
-def _detail(failure: Any, invalid: Callable[[], str] | None) -> str:
+def _detail(failure: Any) -> str:
     """The distinguishing part of a Schemathesis failure, from its public attributes (see module docstring)."""
     kind = type(failure).__name__
-    if kind == "AcceptedNegativeData":
-        return _clean(invalid()) if invalid is not None else ""
     if kind == "JsonSchemaError":
         location = schema_location(failure)
         names = _property_names(failure, location[-1] if location else None)
@@ -142,13 +140,16 @@ def finding_key(failure: Any, status: int | None, *, invalid: Callable[[], str] 
     """The finding key of a failure a check reported on a response with `status` (see module docstring);
     `invalid` says what made the request invalid (`request_violations`), asked only of an accepted invalid one.
 
-    Never raises: a failure class it does not know still gets its code and status.
+    Never raises of itself: a failure class it does not know still gets its code and status. What `invalid`
+    raises propagates: it is an error of ours (the engine reports the check as not judged), never a wrong id.
     """
     try:
         code = str(getattr(type(failure), "code", "") or type(failure).__name__)
-        detail = _detail(failure, invalid)
+        detail = _detail(failure)
     except Exception:  # an unexpected attribute shape must not stop the run; the class still tells findings apart
         code, detail = type(failure).__name__, ""
+    if type(failure).__name__ == "AcceptedNegativeData" and invalid is not None:
+        detail = _clean(invalid())
     return " ".join(part for part in (code, str(status) if status is not None else "", detail) if part)
 
 

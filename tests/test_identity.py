@@ -212,6 +212,35 @@ def test_an_entry_of_an_earlier_broad_id_still_accepts_and_asks_to_be_replaced(
     assert replayed == 1
 
 
+def test_a_body_schema_that_cannot_be_checked_keys_the_body_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jsonschema
+
+    from conformance import engine
+
+    monkeypatch.setattr(
+        engine, "body_validator", lambda schema, spec: jsonschema.Draft202012Validator({"properties": 5})
+    )
+    run = negative_run(tmp_path, "accepts-unknown-enum")
+    assert [f["finding"] for f in negative_failures(run)] == ["ST201 201 body"]
+
+
+def test_an_error_of_ours_keying_an_accepted_invalid_request_is_ours_not_a_wrong_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance.engine import VendorRunner
+
+    def broken(self: Any, case: Any) -> str:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(VendorRunner, "invalid_parts", broken)
+    run = negative_run(tmp_path, "accepts-unknown-enum")
+    assert run.returncode == 1
+    assert run.outcomes("andibase")[NEGATIVE] == "not_judged"  # not the vendor's failure, and not hidden
+    assert {f["title"] for f in negative_failures(run)} == {"Could not judge: the check raised RuntimeError"}
+
+
 def test_request_violations_name_constraints_never_values() -> None:
     import jsonschema
 
