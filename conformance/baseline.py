@@ -343,7 +343,7 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
                     + (
                         " in the profile's known deviations"
                         if entries[index].from_profile
-                        else ": remove it, run with --baseline-update and review"
+                        else ": --baseline-update does, marked TODO for review"
                     ),
                 )
         if result.outcome not in ("failed", "accepted") or not result.failures:
@@ -419,8 +419,9 @@ def update_baseline(path: Path | str, run: RunResult, existing_entries: Sequence
     into the file). An existing id or wildcard entry is kept as is, with its comments, reason, link
     and expiry, while it matches a failure or while the run cannot tell (its vendor did not run, its
     check was not reached or not applicable); the others no longer reproduce and are removed. A legacy
-    title entry that matches is replaced by one id entry per failure it matched, its reason kept but
-    prefixed with TODO (a title may have swallowed a failure nobody reviewed). Every failure with an id
+    title entry that matches, and an id entry that matches only by an earlier broad id
+    (`Entry.matches_broadly`), is replaced by one id entry per failure it matched, its reason kept but
+    prefixed with TODO (a title or a broad id may have swallowed a failure nobody reviewed). Every failure with an id
     that no kept entry covers gets a new entry with the TODO reason, appended in a stable order,
     except a failure already accepted by something else (a profile's known deviation, in an applied
     run). An expired entry is kept while it matches: renewing it is a human decision.
@@ -443,14 +444,14 @@ def update_baseline(path: Path | str, run: RunResult, existing_entries: Sequence
         if entry.identity in seen or not _still_holds(entry, run, ran):
             continue
         seen.add(entry.identity)
-        if not entry.legacy:
-            kept.append((table, entry))
-            continue
         matches = [(r, f) for r in run.results for f in r.failures if f.id and entry.matches(r, f)]
-        if not matches:
-            kept.append((table, entry))  # the run cannot tell: left for a run that can
+        # An id entry stays, unless it matched only by an earlier broad id: then, like a title entry, it may have
+        # swallowed failures nobody reviewed.
+        if not matches or not (entry.legacy or all(entry.matches_broadly(r, f) for r, f in matches)):
+            kept.append((table, entry))  # (no match: the run cannot tell, left for a run that can)
             continue
-        reason = entry.reason if entry.unreviewed else f"TODO (was accepted by title {entry.title!r}): {entry.reason}"
+        was = f"by title {entry.title!r}" if entry.legacy else f"by the broad id {entry.id}"
+        reason = entry.reason if entry.unreviewed else f"TODO (was accepted {was}): {entry.reason}"
         for result, failure in matches:
             new = replace(_new_entry(result, failure, path, reason), link=entry.link, expires=entry.expires)
             migrated.setdefault(new.identity, new)

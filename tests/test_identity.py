@@ -188,7 +188,7 @@ def test_an_entry_of_an_earlier_broad_id_still_accepts_and_asks_to_be_replaced(
     assert result["outcome"] == "accepted"
     enum_id = failure_id("andibase", ANDIBASE_OP, NEGATIVE, UNKNOWN_ENUM)
     assert "as earlier versions of thread-conformance did" in result["note"]
-    assert f"own ids ({enum_id}): remove it, run with --baseline-update" in result["note"]
+    assert f"own ids ({enum_id}): --baseline-update does, marked TODO for review" in result["note"]
 
     # A report of an earlier version keyed the failure broadly: compared with a newer one at that granularity, the
     # same defect is no regression.
@@ -210,6 +210,18 @@ def test_an_entry_of_an_earlier_broad_id_still_accepts_and_asks_to_be_replaced(
     with mock_target(["andibase"], mutant="accepts-unknown-enum") as target:
         replayed = main(["replay", str(tmp_path / "old.json"), "--failure", broad, "--target-url", target])
     assert replayed == 1
+
+    # --baseline-update replaces the broad entry by the failures' own ids, for review: it may have accepted an
+    # input nobody looked at.
+    negative_run(tmp_path / "update", "accepts-unknown-enum", "--baseline", str(baseline), "--baseline-update")
+    text = baseline.read_text(encoding="utf-8")
+    assert f'id = "{broad}"' not in text and f'id = "{enum_id}"' in text, text
+    assert f"TODO (was accepted by the broad id {broad}): accepted before ids were narrowed" in text
+    unreviewed = negative_run(tmp_path / "after", "accepts-unknown-enum", "--baseline", str(baseline))
+    assert unreviewed.returncode == 1 and "its reason is still the TODO placeholder" in unreviewed.stdout
+    baseline.write_text(text.replace("TODO (was accepted by the broad id", "reviewed (was accepted by the broad id"))
+    reviewed = negative_run(tmp_path / "reviewed", "accepts-unknown-enum", "--baseline", str(baseline))
+    assert reviewed.returncode == 0, reviewed.stdout[-3000:]
 
 
 def test_a_body_schema_that_cannot_be_checked_keys_the_body_alone(
