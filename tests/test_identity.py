@@ -25,6 +25,8 @@ from conformance.baseline import TODO_REASON
 from conformance.cli import main
 from conformance.compat import schema_location
 from conformance.identity import broad_id, failure_id, finding_key, is_failure_id, request_violations
+from conformance.publish import publish
+from conformance.publish.site import utc_stamp
 from tests.suite_runner import ROOT, TOKEN, SuiteRun, mock_target, run_suite
 
 VENDOR = "seekrflow"
@@ -222,6 +224,38 @@ def test_an_entry_of_an_earlier_broad_id_still_accepts_and_asks_to_be_replaced(
     baseline.write_text(text.replace("TODO (was accepted by the broad id", "reviewed (was accepted by the broad id"))
     reviewed = negative_run(tmp_path / "reviewed", "accepts-unknown-enum", "--baseline", str(baseline))
     assert reviewed.returncode == 0, reviewed.stdout[-3000:]
+
+
+def test_a_published_site_continues_a_broad_id_under_its_narrower_ids(tmp_path: Path) -> None:
+    """Upgrading re-keys an open failure; the site's history and feed must not call it fixed and new."""
+    broad = failure_id("andibase", ANDIBASE_OP, NEGATIVE, "ST201 201")
+    enum_id = failure_id("andibase", ANDIBASE_OP, NEGATIVE, UNKNOWN_ENUM)
+    args = ("--max-examples", "30", "-k", NEGATIVE)
+    with mock_target(["andibase"], mutant="accepts-unknown-enum") as target:  # one target: one series on the site
+        old = run_suite(tmp_path / "old", *args, target=target, vendors=["andibase"])
+        new = run_suite(tmp_path / "new", *args, target=target, vendors=["andibase"], seed=2)
+    assert old.report is not None and [f["id"] for f in negative_failures(new)] == [enum_id]
+    for result in old.report["results"]:  # as an earlier version wrote it
+        for failure in result["failures"]:
+            if result["check"] == NEGATIVE:
+                failure["id"], failure["finding"] = broad, "ST201 201"
+    (tmp_path / "old.json").write_text(json.dumps(old.report), encoding="utf-8")
+
+    publish([tmp_path / "old.json", new.report_dir / "conformance.json"], tmp_path / "site")
+    index = json.loads((tmp_path / "site" / "index.json").read_text(encoding="utf-8"))
+    lives = {x["id"]: x for x in index["failures"] if x["check"] == NEGATIVE}
+    assert list(lives) == [enum_id], lives
+    assert lives[enum_id]["first_seen"] == utc_stamp(old.report["started_at"])
+    assert (lives[enum_id]["runs_seen"], lives[enum_id]["fixed"], lives[enum_id]["reopened"]) == (2, None, 0)
+    news = [(c["kind"], c["failure_id"]) for c in index["changes"] if c["check"] == NEGATIVE]
+    assert news == [("new-failure", broad)], news  # once, when it appeared; no "fixed", no second "new"
+    (record,) = [f for r in index["runs"][1]["vendors"][0]["checks"] if r["check"] == NEGATIVE for f in r["failures"]]
+    assert record["broad_id"] == broad
+    # The same, one run at a time: the newer run added to a site the older one made (its records read back).
+    publish([tmp_path / "old.json"], tmp_path / "grown")
+    publish([new.report_dir / "conformance.json"], tmp_path / "grown")
+    grown = json.loads((tmp_path / "grown" / "index.json").read_text(encoding="utf-8"))
+    assert (grown["failures"], grown["changes"]) == (index["failures"], index["changes"])
 
 
 def test_a_body_schema_that_cannot_be_checked_keys_the_body_alone(

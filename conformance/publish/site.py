@@ -22,7 +22,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import jsonschema_rs
 
 from conformance.errors import UsageError
+from conformance.identity import broad_id
 from conformance.reports._common import OUTCOMES, conformance_percent, redacted_run, result_ids
 from conformance.reports.json import validation_errors
 from conformance.results import SCHEMA_VERSION, RunResult
@@ -261,17 +262,19 @@ def make_record(data: dict[str, Any], run: RunResult) -> dict[str, Any]:
                 raw = raw_failures[n] if n < len(raw_failures) and isinstance(raw_failures[n], dict) else {}
                 given = raw.get("id")
                 fid = given if isinstance(given, str) and given else None
-                failures.append(
-                    {
-                        "id": fid or derived_failure_id(vendor.vendor, result.operation, result.check, failure.title),
-                        "derived_id": fid is None,
-                        "title": failure.title,
-                        "accepted": failure.accepted_reason is not None,
-                        "accepted_reason": failure.accepted_reason,
-                        "accepted_link": failure.accepted_link,
-                        "accepted_expires": failure.accepted_expires,
-                    }
-                )
+                record = {
+                    "id": fid or derived_failure_id(vendor.vendor, result.operation, result.check, failure.title),
+                    "derived_id": fid is None,
+                    "title": failure.title,
+                    "accepted": failure.accepted_reason is not None,
+                    "accepted_reason": failure.accepted_reason,
+                    "accepted_link": failure.accepted_link,
+                    "accepted_expires": failure.accepted_expires,
+                }
+                broad = broad_id(vendor.vendor, result.operation, result.check, failure.finding) if fid else None
+                if broad is not None and broad != fid:
+                    record["broad_id"] = broad
+                failures.append(record)
             checks.append(
                 {
                     "operation": result.operation,
@@ -440,10 +443,17 @@ def lifecycles(all_entries: Sequence[Entry]) -> tuple[list[Lifecycle], list[Chan
             changes.append(Change(kind="new-version", title=f"{verb} spec version {vendor['spec_version']}", **base))
         versions[entry.series] = vendor["spec_version"]
         present = entry.failure_ids()
+        narrowed: set[tuple[tuple[str, str], str]] = set()  # open failures of a broad id that narrower ids continue
         for fid, (check, failure) in present.items():
             key = (entry.series, fid)
             life = open_.get(key)
-            if life is None:
+            broad = (entry.series, failure.get("broad_id") or "")
+            if life is None and key not in done and broad in open_:
+                # An earlier version's broad id for this failure (identity.broad_id) is open: the same failure,
+                # now told apart from others; its history carries over, and neither one is news.
+                life = open_[key] = replace(open_[broad], id=fid, derived_id=failure["derived_id"])
+                narrowed.add(broad)
+            elif life is None:
                 life = done.pop(key, None)
                 if life is not None:
                     life.reopened += 1
@@ -486,6 +496,9 @@ def lifecycles(all_entries: Sequence[Entry]) -> tuple[list[Lifecycle], list[Chan
             else:
                 life.accepted_since = None
         for key in [k for k in open_ if k[0] == entry.series and k[1] not in present]:
+            if key in narrowed:
+                del open_[key]  # its history goes on under its narrower ids
+                continue
             life = open_[key]
             if not entry.judged(life.operation, life.check):
                 continue  # not judged this time (not reached, not applicable): no news either way
