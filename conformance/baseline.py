@@ -138,8 +138,8 @@ class Entry:
         return self.wildcard or failure.id == self.id or self.matches_broadly(result, failure)
 
     def matches_broadly(self, result: CheckResult, failure: Failure) -> bool:
-        """Whether this entry names `failure` only by the broad id earlier versions gave an accepted
-        invalid request (`identity.broad_id`: code and status), not by its own."""
+        """Whether this entry names `failure` only by the broad id earlier versions gave an accepted invalid
+        request or a rejected valid one (`identity.broad_id`: code and status), not by its own."""
         return (
             not self.legacy
             and not self.wildcard
@@ -274,6 +274,13 @@ def _add_note(result: CheckResult, note: str) -> None:
 _UNACCEPTED = "not accepted by any baseline entry: "
 
 
+# What the failures of a check that earlier versions keyed by code and status are (`identity.broad_id`).
+_BROADLY = {
+    "negative_data_rejection": "accepted invalid requests",
+    "positive_data_acceptance": "rejected valid requests",
+}
+
+
 def _refusal(entry: Entry, failure: Failure, today: date) -> str | None:
     """Why a matching entry does not accept `failure`, as the note the CheckResult gets; None: it accepts."""
     name = failure.id or failure.title
@@ -336,9 +343,9 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
             if result_id == id(result):
                 _add_note(
                     result,
-                    f"baseline entry ({entries[index].describe()}) names accepted invalid requests by code and "
-                    "status only, as earlier versions of thread-conformance did, so it accepts any invalid input "
-                    "answered so: "
+                    f"baseline entry ({entries[index].describe()}) names "
+                    f"{_BROADLY.get(result.check, 'failures')} by code and status only, as earlier versions of "
+                    "thread-conformance did, so it accepts any such input answered so: "
                     f"replace it by the failures' own ids ({', '.join(sorted(ids))})"
                     + (
                         " in the profile's known deviations"

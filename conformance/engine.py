@@ -26,7 +26,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -46,13 +46,22 @@ from schemathesis.generation import derive_operation_seed
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, HypothesisTestMode, create_test
 from schemathesis.generation.overrides import Override
+from schemathesis.openapi.checks import RejectedPositiveData
 
 from conformance import checks as our_checks
 from conformance import compat
 from conformance.catalogue import ALL_CHECKS, BUILTIN_CHECKS, TRANSPORT_CHECKS
 from conformance.coverage import CoverageRecord
 from conformance.defaults import MOCK_HEADER
-from conformance.identity import failure_id, finding_key, request_violations
+from conformance.identity import (
+    failure_id,
+    finding_key,
+    property_pointer,
+    property_pointers,
+    rejection_cause,
+    request_violations,
+    required_properties,
+)
 from conformance.redact import redact, redact_clipped, redact_headers, redact_value, secrets
 from conformance.repro import curl_command, redacted_bytes
 from conformance.results import CheckResult, Exchange, Failure, VendorRun
@@ -66,6 +75,7 @@ from conformance.transport import (
     SendCancelled,
     TargetUnreachable,
     UnsendableRequest,
+    encode_json_body,
     header_dict,
     non_json_constant,
     request_from_kwargs,
@@ -77,6 +87,10 @@ from conformance.verdicts import confirm, shrink
 __all__ = ["ALL_CHECKS", "BUILTIN_CHECKS", "TRANSPORT_CHECKS", "CheckId", "StopReason", "VendorRunner"]
 # A request sent on purpose without valid credentials may be refused with these, documented or not.
 CREDENTIAL_REFUSALS = frozenset({401, 403})
+# A rejected valid case is sent again with its required properties and one group of the others at a time, to key
+# the rejection by what the target rejects (`rejected_parts`): at most this many groups (one per declared property,
+# per pattern, and one of the undeclared ones).
+MAX_REJECTION_PROBES = 16
 AUTH_AWARE_CHECKS = frozenset({"status_code_conformance", "positive_data_acceptance"})
 MAX_BODY_IN_REPORT = 4000
 RATE_LIMITED = 429
@@ -603,9 +617,10 @@ class VendorRunner:
 
     def extra_requests_per_case(self, operation: Any, checks: Iterable[str]) -> int:
         """The most requests one case of `operation` may cost besides its own first attempt: 429 retries of
-        it, and ignored_auth's probes while it is judged (one without credentials, then one with invalid ones
-        per scheme of each of the operation's security requirements, as Schemathesis sends them), each with
-        its retries. An upper bound, counted from the spec."""
+        it, ignored_auth's probes while it is judged (one without credentials, then one with invalid ones per
+        scheme of each of the operation's security requirements, as Schemathesis sends them), and the probes
+        that take a rejected valid case apart (`rejected_parts`), each with its retries. An upper bound,
+        counted from the spec."""
         retries = self.transport.max_429_retries
         probes = 0
         if "ignored_auth" in checks:
@@ -614,6 +629,9 @@ class VendorRunner:
             requirements = raw.get("security", spec.get("security")) if isinstance(raw, dict) else None
             if isinstance(requirements, list) and requirements:
                 probes = 1 + sum(len(r) for r in requirements if isinstance(r, dict))
+        validator = self._body_validator(operation) if "positive_data_acceptance" in checks else None
+        if validator is not None:  # a rejected valid case, taken apart (rejected_parts): a group per pointer
+            probes += 1 + min(MAX_REJECTION_PROBES, len(property_pointers(validator.schema)))
         return (1 + probes) * (1 + retries) - 1
 
     def _settings(self, operation: Any, phase: str | None) -> hypothesis.settings:
@@ -926,8 +944,14 @@ class VendorRunner:
                 return
             # The finding's identity (conformance.identity): two schema violations at different places
             # are two failures, though they share a title.
-            key = finding_key(failure, response.status_code, invalid=functools.partial(self.invalid_parts, case))
-            keep(tallies, name, failure.message, failure.title, exchange, curl, phase, mode, size, key=key)
+            invalid = functools.partial(self.invalid_parts, case)
+            # A rejected valid case is one failure per part of it the target rejects on its own.
+            causes = self.rejected_parts(prepared) if isinstance(failure, RejectedPositiveData) else (None,)
+            for n, cause in enumerate(causes):
+                rejected = None if cause is None else functools.partial(str, cause)
+                key = finding_key(failure, response.status_code, invalid=invalid, rejected=rejected)
+                args = (failure.message, failure.title, exchange, curl, phase, mode, size)
+                keep(tallies, name, *args, key=key, counted=n == 0)
 
         def on_success(name: str, _case: Any) -> None:
             tallies[name].cases += 1
@@ -968,6 +992,70 @@ class VendorRunner:
         # Never empty: an empty detail would give the broad id of earlier versions (identity.broad_id).
         return "; ".join(parts) or "request"
 
+    def rejected_parts(self, prepared: _Prepared) -> tuple[str, ...]:
+        """What the target rejects in a valid case, for the finding keys of the rejection (conformance.identity):
+        each group of the body's top-level properties that the target rejects on its own, a group being the
+        properties one declaration admits (`identity.property_pointer`: a declared name, a pattern, the
+        undeclared ones). One key per such group, so that a case rejected for two reasons shows both, whichever
+        other content it holds.
+
+        Found by sending the case again with its required properties alone, then with them and one group
+        (pointers in order; a group that is not valid without others is not tried alone): at most
+        1 + MAX_REJECTION_PROBES requests, on this thread, within the budget. `request` when the required
+        properties alone are rejected (what it rejects is in every valid request: a required value, a
+        parameter), `body` when no group is rejected alone (a combination) or the body cannot be taken apart.
+        The spec's conflict answer to an id this run already created counts as acceptance: it answers the id,
+        not what the body holds."""
+        case, body = prepared.case, prepared.case.body
+        validator = self._body_validator(case.operation)
+        if prepared.content is None:
+            return (rejection_cause(()),)  # no body: what it rejects is in the parameters
+        if not isinstance(body, dict) or validator is None:
+            return (rejection_cause((), content=True),)  # not an object, or rules we cannot check it against
+        schema = validator.schema
+        groups: dict[str, set[str]] = {}
+        for name in body:
+            groups.setdefault(property_pointer(schema, name), set()).add(name)
+        names = required_properties(schema)
+        required = {k: v for k, v in body.items() if k in names}
+        try:
+            if not validator.is_valid(required):
+                return (rejection_cause((), content=True),)
+        except RecursionError:  # too deep to check
+            return (rejection_cause((), content=True),)
+        if self._rejects(prepared, required):
+            return (rejection_cause(()),)
+        rejected = []
+        for pointer in sorted(groups)[:MAX_REJECTION_PROBES]:
+            trial = {**required, **{k: body[k] for k in groups[pointer] if k not in required}}
+            if trial == required or not validator.is_valid(trial):
+                continue  # required itself, or not valid without another group
+            if self._rejects(prepared, trial):
+                rejected.append(rejection_cause((pointer,)))
+        return tuple(rejected) or (rejection_cause((), content=True),)
+
+    def _rejects(self, prepared: _Prepared, body: dict[str, Any]) -> bool:
+        """Whether the target rejects the prepared case sent with `body` instead (a probe of `rejected_parts`).
+        Accepted: a 2xx (what it created is remembered, as for a case, so that a later case that repeats a
+        client-chosen id expects the documented conflict), or the documented conflict to an id this run created."""
+        case = prepared.case
+        sent = self._send(replace(prepared, content=encode_json_body(body)))
+        if not isinstance(sent, httpx.Response):
+            return True  # no answer: nothing shows the target accepts it
+        probe = case.operation.Case(
+            path_parameters=case.path_parameters,
+            headers=case.headers,
+            query=case.query,
+            body=body,
+            media_type=case.media_type,
+        )
+        answer = StResponse.from_httpx(sent, verify=True)
+        if 200 <= answer.status_code < 300:
+            with contextlib.suppress(RecursionError):
+                our_checks.observe(probe, answer)
+            return False
+        return not our_checks.expected_conflict(probe, answer)
+
     def _body_validator(self, operation: Any) -> Any:
         """The operation's request body validator (built once), or None where the spec's body schema cannot
         be checked against: an unresolvable or recursive $ref, or a schema that is not a valid JSON Schema."""
@@ -1000,11 +1088,13 @@ class VendorRunner:
         key: str | None = None,
         not_judged: bool = False,
         case: Any = None,
+        counted: bool = True,
     ) -> None:
         """Count a failed case; keep, per distinct failure (`key`, else the title), the smallest case.
-        `not_judged`: our check could not judge the case; kept apart, never the vendor's failure."""
+        `not_judged`: our check could not judge the case; kept apart, never the vendor's failure. `counted`:
+        false for a case's second failure under one check (it is one case)."""
         tally = tallies.setdefault(check, _CheckTally())
-        tally.cases += 0 if not_judged else 1
+        tally.cases += 1 if counted and not not_judged else 0
         title = redact(title)
         key = title if key is None else redact(key)
         kept = tally.not_judged if not_judged else tally.failures

@@ -22,10 +22,20 @@ machine, and two defects that share a title get two ids:
     (`ST201 200 body /properties/thread_id/format`; `required` and a closed `additionalProperties` add
     the property names, as above); each other invalid part by its location (`query`, `header`, `path`,
     `cookie`), parts separated by `; `; `request` when Schemathesis names no part. So a baseline entry
-    that accepts one invalid input the vendor lets through does not accept another. (Before, it was keyed
-    by code and status only: an entry of such a broad id still accepts, with a note asking to replace it;
-    `conformance compare` compares an older report that has one at its granularity, and `conformance
-    replay` finds it under its narrower ids; see `broad_id`);
+    that accepts one invalid input the vendor lets through does not accept another;
+  - a valid request rejected (`positive_data_acceptance`, ST202): what the target rejects in it, one
+    failure per part it rejects on its own. The engine sends the request again with the body's required
+    properties alone, then with them and one group of the others at a time (a group: the properties one
+    declaration admits); the key is `body` and where the spec declares the group
+    (`ST202 422 body /properties/metadata`; undeclared properties by what admits them,
+    `/additionalProperties` or `/patternProperties/<pattern>`, never by their generated names), `request`
+    when the required properties alone are rejected (what every valid request has: a required value, a
+    parameter), or `body` when no group is rejected alone (a combination). So accepting a vendor's refusal
+    of non-empty metadata does not accept a later refusal of long titles;
+  - both were keyed by code and status only before: an entry of such a broad id still accepts, with a
+    note asking to replace it; `conformance compare` compares an older report that has one at its
+    granularity, `conformance publish` carries its history over, and `conformance replay` finds it under
+    its narrower ids (see `broad_id`);
   - undocumented status: nothing more (the status is already there); undocumented or malformed
     content type: the media type (lower case, without parameters); missing response headers: their
     names (lower case, sorted); missing required request header not rejected: the header name;
@@ -136,20 +146,28 @@ def _detail(failure: Any) -> str:
     return ""
 
 
-def finding_key(failure: Any, status: int | None, *, invalid: Callable[[], str] | None = None) -> str:
+def finding_key(
+    failure: Any,
+    status: int | None,
+    *,
+    invalid: Callable[[], str] | None = None,
+    rejected: Callable[[], str] | None = None,
+) -> str:
     """The finding key of a failure a check reported on a response with `status` (see module docstring);
-    `invalid` says what made the request invalid (`request_violations`), asked only of an accepted invalid one.
+    `invalid` says what made the request invalid (`request_violations`), asked only of an accepted invalid one;
+    `rejected` what the target rejected in a valid one (`rejection_cause`), asked only of a rejected valid one.
 
-    Never raises of itself: a failure class it does not know still gets its code and status. What `invalid`
-    raises propagates: it is an error of ours (the engine reports the check as not judged), never a wrong id.
+    Never raises of itself: a failure class it does not know still gets its code and status. What `invalid` or
+    `rejected` raises propagates: an error of ours (the engine reports the check as not judged), never a wrong id.
     """
     try:
         code = str(getattr(type(failure), "code", "") or type(failure).__name__)
         detail = _detail(failure)
     except Exception:  # an unexpected attribute shape must not stop the run; the class still tells findings apart
         code, detail = type(failure).__name__, ""
-    if type(failure).__name__ == "AcceptedNegativeData" and invalid is not None:
-        detail = _clean(invalid())
+    cause = {"AcceptedNegativeData": invalid, "RejectedPositiveData": rejected}.get(type(failure).__name__)
+    if cause is not None:
+        detail = _clean(cause())
     return " ".join(part for part in (code, str(status) if status is not None else "", detail) if part)
 
 
@@ -170,10 +188,84 @@ def request_violations(errors: Iterable[Any]) -> str:
     return " ".join(["body", ",".join(sorted(found))]).strip()
 
 
+def property_pointers(schema: Any) -> set[str]:
+    """Every pointer `property_pointer` may give a top-level property of a body of `schema`."""
+    found = {"/additionalProperties"}
+
+    def walk(node: Any, path: list[str | int]) -> None:
+        if not isinstance(node, dict):
+            return
+        for keyword in ("properties", "patternProperties"):
+            names = node.get(keyword)
+            found.update(_pointer([*path, keyword, n]) for n in (names if isinstance(names, dict) else ()))
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            branches = node.get(keyword)
+            for index, branch in enumerate(branches if isinstance(branches, list) else ()):
+                walk(branch, [*path, keyword, index])
+
+    walk(schema, [])
+    return found
+
+
+def property_pointer(schema: Any, name: str) -> str:
+    """Where a top-level property of a body is declared in the body's schema ($refs resolved), as a JSON pointer:
+    `/properties/<name>`, else `/patternProperties/<the first pattern it matches>`, else `/additionalProperties`,
+    looking into the branches of `allOf`, `anyOf` and `oneOf` (`/allOf/0/properties/<name>`). An undeclared
+    property is named by what admits it, never by its name, which the generator chose."""
+
+    def declared(node: Any, path: list[str | int]) -> list[str | int] | None:
+        if not isinstance(node, dict):
+            return None
+        if isinstance(node.get("properties"), dict) and name in node["properties"]:
+            return [*path, "properties", name]
+        patterns = node.get("patternProperties")
+        for pattern in patterns if isinstance(patterns, dict) else ():
+            if isinstance(pattern, str) and _search(pattern, name):
+                return [*path, "patternProperties", pattern]
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            branches = node.get(keyword)
+            for index, branch in enumerate(branches if isinstance(branches, list) else ()):
+                found = declared(branch, [*path, keyword, index])
+                if found is not None:
+                    return found
+        return None
+
+    return _pointer(declared(schema, []) or ["additionalProperties"])
+
+
+def required_properties(schema: Any) -> set[str]:
+    """The top-level property names `schema` requires: its `required`, and that of each `allOf` branch."""
+    names: set[str] = set()
+    if isinstance(schema, dict):
+        if isinstance(schema.get("required"), list):
+            names.update(n for n in schema["required"] if isinstance(n, str))
+        branches = schema.get("allOf")
+        for branch in branches if isinstance(branches, list) else ():
+            names |= required_properties(branch)
+    return names
+
+
+def rejection_cause(rejected: Iterable[str], *, content: bool = False) -> str:
+    """One part of a valid request the target rejects, for its finding key: `body` and the schema pointers
+    (`property_pointer`) of the body's top-level properties it rejects, e.g. `body /properties/metadata`;
+    `body` alone for the body's content, not told apart further (`content`); `request` for what every valid
+    request has (a required value, a parameter)."""
+    pointers = sorted(set(rejected))
+    if pointers:
+        return " ".join(["body", ",".join(pointers)])
+    return "body" if content else "request"
+
+
+# Failures keyed by their code and status alone in earlier versions: an accepted invalid request, a rejected
+# valid one.
+BROADLY_KEYED = frozenset({"ST201", "ST202"})
+
+
 def broad_id(vendor: str, operation: str, check: str, finding: str | None) -> str | None:
-    """The id earlier versions gave an accepted invalid request (ST201): of its code and status only,
-    which accepted every invalid input answered with that status. None for any other finding."""
+    """The id earlier versions gave an accepted invalid request (ST201) or a rejected valid one (ST202): of
+    its code and status only, which accepted every such input answered with that status. None for any other
+    finding."""
     parts = (finding or "").split(" ", 2)
-    if len(parts) < 2 or parts[0] != "ST201":
+    if len(parts) < 2 or parts[0] not in BROADLY_KEYED:
         return None
     return failure_id(vendor, operation, check, " ".join(parts[:2]))

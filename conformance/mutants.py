@@ -211,6 +211,13 @@ def _reject_nested_object(call: Call) -> Reply | None:
     return None
 
 
+def _reject_long_title(call: Call) -> Reply | None:
+    title = call.body.get("title") if isinstance(call.body, dict) else None
+    if isinstance(title, str) and len(title) > 32:
+        return call.validation_error("title is too long", ("body", "title"))
+    return None
+
+
 def _error_detail_string(call: Call, reply: Reply) -> Reply:
     template = call.profile.mock.get("validation_error", {})
     if reply.status == template.get("status", 422):
@@ -398,6 +405,13 @@ def _mutants() -> list[Mutant]:
             "A valid request whose metadata/context object is not empty is refused with the validation error.",
             ("positive_data_acceptance",),
             on_valid=_reject_nested_object,
+        ),
+        Mutant(
+            "rejects-long-title",
+            ("watsonx",),
+            "A valid request whose title is longer than 32 characters is refused (a limit the spec does not state).",
+            ("positive_data_acceptance",),
+            on_valid=_reject_long_title,
         ),
         Mutant(
             "accepts-unknown-enum",

@@ -24,7 +24,17 @@ from schemathesis.openapi.checks import (
 from conformance.baseline import TODO_REASON
 from conformance.cli import main
 from conformance.compat import schema_location
-from conformance.identity import broad_id, failure_id, finding_key, is_failure_id, request_violations
+from conformance.identity import (
+    broad_id,
+    failure_id,
+    finding_key,
+    is_failure_id,
+    property_pointer,
+    property_pointers,
+    rejection_cause,
+    request_violations,
+    required_properties,
+)
 from conformance.publish import publish
 from conformance.publish.site import utc_stamp
 from tests.suite_runner import ROOT, TOKEN, SuiteRun, mock_target, run_suite
@@ -305,6 +315,124 @@ def test_request_violations_name_constraints_never_values() -> None:
     broad = failure_id("v", "o", NEGATIVE, "ST201 200")
     assert broad_id("v", "o", NEGATIVE, "ST201 200 body /properties/id/format") == broad
     assert broad_id("v", "o", CHECK, "ST108 200 /properties/id/type") is None
+
+
+# --- a rejected valid request: keyed by what the target rejects -----------------------------------------------------
+
+POSITIVE = "positive_data_acceptance"
+WATSONX_CONTEXT = "ST202 422 body /properties/context"  # rejects-nested-object: a non-empty context is refused
+WATSONX_UNDECLARED = "ST202 422 body /additionalProperties"  # ...and so is a non-empty object under any other key
+WATSONX_TITLE = "ST202 422 body /properties/title"  # rejects-long-title: a title over 32 characters is refused
+
+
+def positive_run(report_dir: Path, vendor: str, mutant: str, *args: str, seed: int = 1) -> SuiteRun:
+    with mock_target([vendor], mutant=mutant) as target:
+        return run_suite(report_dir, "-k", POSITIVE, *args, target=target, vendors=[vendor], seed=seed)
+
+
+def findings(run: SuiteRun, check: str) -> set[str]:
+    assert run.report is not None, run.stdout[-3000:] + run.stderr[-3000:]
+    return {f["finding"] for r in run.report["results"] if r["check"] == check for f in r["failures"]}
+
+
+@pytest.mark.parametrize(
+    ("vendor", "expected"),
+    [
+        ("seekrflow", {"ST202 422 body /additionalProperties", "ST202 422 body /properties/meta_data"}),
+        ("watsonx", {WATSONX_UNDECLARED, WATSONX_CONTEXT}),
+        # The run's own conflict probes repeat a thread_id with a non-empty metadata: sent again without it,
+        # the documented 409 to an id the run created is no rejection, so it is the metadata, not the thread_id.
+        (
+            "langgraph",
+            {
+                "ST202 422 body /additionalProperties",
+                "ST202 422 body /properties/metadata",
+                "ST202 422 body /properties/ttl",
+            },
+        ),
+    ],
+)
+def test_a_rejected_valid_request_is_keyed_by_what_the_target_rejects(
+    tmp_path: Path, vendor: str, expected: set[str]
+) -> None:
+    run = positive_run(tmp_path, vendor, "rejects-nested-object")
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert findings(run, POSITIVE) == expected
+
+
+def test_a_baseline_of_one_rejected_valid_input_does_not_accept_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keyed by code and status only, accepting a vendor's refusal of non-empty objects accepted a later refusal
+    of long titles."""
+    baseline = tmp_path / "baseline.toml"
+    positive_run(
+        tmp_path / "update", "watsonx", "rejects-nested-object", "--baseline", str(baseline), "--baseline-update"
+    )
+    text = baseline.read_text(encoding="utf-8")
+    assert text.count("[[entry]]") == 2 and WATSONX_CONTEXT in text and WATSONX_UNDECLARED in text
+    baseline.write_text(text.replace(TODO_REASON, "objects are refused; ticket WX-9"))
+    for seed in (1, 2):  # the same defect, the same ids on another seed
+        run = positive_run(
+            tmp_path / f"old{seed}", "watsonx", "rejects-nested-object", "--baseline", str(baseline), seed=seed
+        )
+        assert run.returncode == 0, run.stdout[-3000:]
+        assert run.outcomes("watsonx")[POSITIVE] == "accepted"
+
+    upgraded = positive_run(tmp_path / "new", "watsonx", "rejects-long-title", "--baseline", str(baseline))
+    assert upgraded.returncode == 1, upgraded.stdout[-3000:]
+    title_id = failure_id("watsonx", OP, POSITIVE, WATSONX_TITLE)
+    assert findings(upgraded, POSITIVE) == {WATSONX_TITLE}
+    assert f"not accepted by any baseline entry: {title_id}" in upgraded.stdout
+    # Replay takes the recorded request apart the same way: it reproduces where titles are refused, not elsewhere.
+    monkeypatch.setenv("CONFORMANCE_TOKEN", TOKEN)
+    report = str(upgraded.report_dir / "conformance.json")
+    for mutant, expected in (("rejects-long-title", 1), ("rejects-nested-object", 0), (None, 0)):
+        with mock_target(["watsonx"], mutant=mutant) as target:
+            assert main(["replay", report, "--failure", title_id, "--target-url", target]) == expected, mutant
+    # An entry of the broad id earlier versions gave it still accepts it, and says so.
+    broad = failure_id("watsonx", OP, POSITIVE, "ST202 422")
+    assert broad_id("watsonx", OP, POSITIVE, WATSONX_TITLE) == broad
+    baseline.write_text(
+        f'version = 2\n\n[[entry]]\nid = "{broad}"\nvendor = "watsonx"\noperation = "{OP}"\n'
+        f'check = "{POSITIVE}"\nreason = "accepted before ids were narrowed"\n',
+        encoding="utf-8",
+    )
+    legacy = positive_run(tmp_path / "legacy", "watsonx", "rejects-long-title", "--baseline", str(baseline))
+    assert legacy.returncode == 0, legacy.stdout[-3000:]
+    assert legacy.report is not None
+    (result,) = [r for r in legacy.report["results"] if r["check"] == POSITIVE]
+    assert result["outcome"] == "accepted" and f"own ids ({title_id})" in result["note"], result
+
+
+def test_property_pointers_name_where_a_property_is_declared_never_a_generated_name() -> None:
+    schema = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": "string"}, "a/b": {}},
+        "patternProperties": {"^x-": {}},
+        "allOf": [{"required": ["kind"], "properties": {"kind": {}}}],
+        "anyOf": [{"properties": {"extra": {}}}],
+    }
+    assert property_pointer(schema, "name") == "/properties/name"
+    assert property_pointer(schema, "a/b") == "/properties/a~1b"
+    assert property_pointer(schema, "x-trace") == "/patternProperties/^x-"
+    assert property_pointer(schema, "kind") == "/allOf/0/properties/kind"
+    assert property_pointer(schema, "extra") == "/anyOf/0/properties/extra"
+    assert property_pointer(schema, "zq\u00e9\ud83d") == "/additionalProperties"
+    assert property_pointers(schema) == {
+        "/additionalProperties",
+        "/properties/name",
+        "/properties/a~1b",
+        "/patternProperties/^x-",
+        "/allOf/0/properties/kind",
+        "/anyOf/0/properties/extra",
+    }
+    assert required_properties(schema) == {"name", "kind"}
+    assert rejection_cause(["/properties/name", "/additionalProperties", "/properties/name"]) == (
+        "body /additionalProperties,/properties/name"
+    )
+    assert (rejection_cause(()), rejection_cause((), content=True)) == ("request", "body")
 
 
 # --- finding keys of Schemathesis's failures, from their public attributes ------------------------------------

@@ -141,6 +141,9 @@ PROBES: dict[str, Callable[[Client], bool]] = {
     "success-status-swapped": lambda c: str(c.post({}).status_code) not in c.spec.responses,
     "content-type-text-plain": lambda c: c.post({}).headers["content-type"].startswith("text/plain"),
     "rejects-nested-object": lambda c: c.object_post({"a": 1}).status_code in (400, 422),
+    "rejects-long-title": lambda c: (
+        c.post({"title": "t" * 33}).status_code in (400, 422) and _ok(c, c.post({"title": "t" * 32}))
+    ),
     "accepts-unknown-enum": lambda c: _ok(c, c.post({"status": "deleted"})),
     "accepts-non-uuid": lambda c: _ok(c, c.post({"assistant_id": "not-a-uuid", "agent_id": "123"})),
     "accepts-null": lambda c: _ok(c, c.post({"status": None})),
