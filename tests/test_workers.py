@@ -157,6 +157,24 @@ def test_under_a_budget_four_workers_send_the_same_requests_and_give_the_same_ve
     assert verdicts(four) == verdicts(one)
 
 
+@pytest.mark.parametrize("budget", [45, 75, 105])
+def test_under_a_budget_rejected_valid_requests_taken_apart_end_it_as_with_one_worker(
+    tmp_path: Path, budget: int
+) -> None:
+    """A rejected valid case is sent again, part by part, while it is judged (conformance.identity); what those
+    requests create is remembered for the conflict rule. With four workers the same requests go out, the same
+    verdicts come back. (The bound in `extra_requests_per_case` counts them; at these budgets its 429 retry
+    term alone would leave room enough.)"""
+    args = ("--max-examples", "30", "--max-requests", str(budget), "--skip-check", "ignored_auth")
+    one, one_sent = recorded_run(tmp_path, "langgraph", 1, *args, mutant="rejects-nested-object")
+    four, four_sent = recorded_run(tmp_path, "langgraph", 4, *args, mutant="rejects-nested-object")
+    assert one.report is not None and one.report["budget_exhausted"] is True, one.stdout[-3000:]
+    assert "positive_data_acceptance" in one.failed_checks("langgraph")
+    assert len(four_sent.requests) == len(one_sent.requests) == budget
+    assert sent_bodies(four_sent) == sent_bodies(one_sent)
+    assert verdicts(four) == verdicts(one)
+
+
 class ThrottlesSomeCasesOnce:
     """ASGI wrapper: answers the first sending of about one case in three with 429 (Retry-After: 0), chosen by
     the request's content, so the same cases are throttled whatever order they arrive in."""
