@@ -78,6 +78,21 @@ class State:
         report.longrepr = redact_repr(report.longrepr)
         return report
 
+    @staticmethod
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """An interrupt is reported without the frames that have no line number: CPython 3.11 gives one where the
+        signal lands on an instruction without a line (a `with` block's cleanup), and pytest's report of it
+        then fails (TypeError in TracebackEntry.lineno), ending the run with an internal error, not exit 2."""
+
+        def has_a_line(entry: Any) -> bool:
+            try:
+                return isinstance(entry.lineno, int)
+            except TypeError:
+                return False
+
+        excinfo.traceback = excinfo.traceback.filter(has_a_line)
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
         """An internal error of ours is printed redacted: the traceback pytest prints shows the frames' arguments."""

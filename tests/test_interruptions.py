@@ -176,3 +176,49 @@ def interrupt_under_xdist(tmp_path: Path, kill: Any) -> dict[str, Any]:
     assert notes <= {INTERRUPTED_NOTE}
     assert (tmp_path / "junit.xml").read_text().strip().endswith("</testsuites>")
     return {**report, "created_on_the_server": created_on_the_server}
+
+
+def _traceback_without_a_line_number(tb_next: Any = None) -> Any:
+    """A real traceback entry whose frame has no line number (`tb_lineno` None), as CPython 3.11 gives an
+    interrupt that lands on an instruction without one (a `with` block's cleanup, say)."""
+    import types
+
+    def frame_with_cleanup() -> Any:
+        with open(os.devnull, encoding="utf-8"):
+            pass
+        return sys._getframe()
+
+    frame = frame_with_cleanup()
+    for lasti in range(0, len(frame.f_code.co_code), 2):
+        tb = types.TracebackType(tb_next, frame, lasti, -1)
+        if tb.tb_lineno is None:
+            return tb
+    pytest.skip(f"every instruction of the frame has a line number on Python {sys.version.split()[0]}")
+
+
+def test_ctrl_c_on_an_instruction_without_a_line_number_is_an_interrupt_not_an_internal_error() -> None:
+    """Seen once in about twenty full self-test runs: pytest's report of such an interrupt crashed (TypeError in
+    TracebackEntry.lineno), and the run ended with INTERNALERROR and exit 1, not as interrupted (exit 2)."""
+    import types
+
+    from conformance.plugin import State
+
+    def user_pressed_ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    try:
+        user_pressed_ctrl_c()
+    except KeyboardInterrupt as exc:
+        interrupt, where = exc, exc.__traceback__
+    assert where is not None
+
+    def excinfo() -> Any:
+        chain = types.TracebackType(_traceback_without_a_line_number(), where.tb_frame, where.tb_lasti, where.tb_lineno)
+        return pytest.ExceptionInfo.from_exc_info((KeyboardInterrupt, interrupt, chain))
+
+    with pytest.raises(TypeError):  # pytest alone
+        excinfo().getrepr(funcargs=True)
+    info = excinfo()
+    State.pytest_keyboard_interrupt(info)  # what the plugin does first, in a conformance run
+    text = str(info.getrepr(funcargs=True))
+    assert "KeyboardInterrupt" in text and "test_ctrl_c_on_an_instruction_without_a_line_number" in text, text
