@@ -444,6 +444,9 @@ class VendorRunner:
         self.planned: dict[str, list[str]] = {}  # --dry-run: per operation, the cases that would have been sent
         self.labels: dict[str, str] = {}  # case id -> phase label, for our coverage cases
         self._body_validators: dict[str, Any] = {}  # operation label -> its request body's validator
+        # (method, URL, headers, body) of a probe of `rejected_parts` -> whether the target rejected it: the same
+        # request is not sent again (the body of required properties alone is often the same in every case).
+        self._probe_answers: dict[tuple[str, str, tuple[tuple[str, str], ...], bytes], bool] = {}
         self.coverage: dict[str, CoverageRecord] = {}  # per operation: what the sent bodies exercised
         our_checks.attach(self.schema, self.context)
         route_schema_through(self.schema, transport, self.base_url)
@@ -1038,8 +1041,18 @@ class VendorRunner:
         """Whether the target rejects the prepared case sent with `body` instead (a probe of `rejected_parts`).
         Accepted: a 2xx (what it created is remembered, as for a case, so that a later case that repeats a
         client-chosen id expects the documented conflict), or the documented conflict to an id this run created."""
+        content = encode_json_body(body)
+        headers = tuple(sorted((k.lower(), v) for k, v in prepared.headers.items() if k.lower() != CASE_ID_HEADER))
+        known = (prepared.method, _full_url(prepared.url, prepared.params), headers, content)
+        if known in self._probe_answers:
+            return self._probe_answers[known]
+        self._probe_answers[known] = rejected = self._probe(prepared, body, content)
+        return rejected
+
+    def _probe(self, prepared: _Prepared, body: dict[str, Any], content: bytes) -> bool:
+        """Send one probe of `_rejects`: whether the target rejects it."""
         case = prepared.case
-        sent = self._send(replace(prepared, content=encode_json_body(body)))
+        sent = self._send(replace(prepared, content=content))
         if not isinstance(sent, httpx.Response):
             return True  # no answer: nothing shows the target accepts it
         probe = case.operation.Case(
