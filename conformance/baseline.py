@@ -138,8 +138,8 @@ class Entry:
         return self.wildcard or failure.id == self.id or self.matches_broadly(result, failure)
 
     def matches_broadly(self, result: CheckResult, failure: Failure) -> bool:
-        """Whether this entry names `failure` only by the broad id earlier versions gave an accepted invalid
-        request or a rejected valid one (`identity.broad_id`: code and status), not by its own."""
+        """Whether this entry names `failure` only by the broad id earlier versions gave a server error, an
+        accepted invalid request or a rejected valid one (`identity.broad_id`: code and status), not by its own."""
         return (
             not self.legacy
             and not self.wildcard
@@ -278,6 +278,7 @@ _UNACCEPTED = "not accepted by any baseline entry: "
 _BROADLY = {
     "negative_data_rejection": "accepted invalid requests",
     "positive_data_acceptance": "rejected valid requests",
+    "not_a_server_error": "server errors",
 }
 
 

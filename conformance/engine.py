@@ -40,6 +40,7 @@ from hypothesis.errors import HypothesisWarning, InvalidArgument
 from schemathesis.checks import CHECKS as ST_CHECKS
 from schemathesis.checks import CheckContext, run_checks
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import AcceptedNegativeData, ServerError
 from schemathesis.core.failures import Failure as StFailure
 from schemathesis.core.transport import Response as StResponse
 from schemathesis.generation import derive_operation_seed
@@ -179,6 +180,25 @@ class _Prepared:
     phase: str
     mode: str
     size: int
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The target's answer to a probe of `VendorRunner.rejected_parts`: its status (None: no answer), and
+    whether it is the documented conflict to a client-chosen id this run created."""
+
+    status: int | None
+    conflict: bool
+
+
+def _rejected(answer: _Answer) -> bool:
+    """A valid request still rejected: neither a 2xx nor the documented conflict (no answer counts as rejected)."""
+    return not (answer.conflict or (answer.status is not None and 200 <= answer.status < 300))
+
+
+def _crashed(answer: _Answer) -> bool:
+    """A valid request still crashing the target: a 5xx (no answer counts as crashing)."""
+    return answer.status is None or answer.status >= 500
 
 
 class RunStopped(Exception):
@@ -444,9 +464,9 @@ class VendorRunner:
         self.planned: dict[str, list[str]] = {}  # --dry-run: per operation, the cases that would have been sent
         self.labels: dict[str, str] = {}  # case id -> phase label, for our coverage cases
         self._body_validators: dict[str, Any] = {}  # operation label -> its request body's validator
-        # (method, URL, headers, body) of a probe of `rejected_parts` -> whether the target rejected it: the same
-        # request is not sent again (the body of required properties alone is often the same in every case).
-        self._probe_answers: dict[tuple[str, str, tuple[tuple[str, str], ...], bytes], bool] = {}
+        # (method, URL, headers, body) of a probe of `rejected_parts` -> the target's answer: the same request
+        # is not sent again (the body of required properties alone is often the same in every case).
+        self._probe_answers: dict[tuple[str, str, tuple[tuple[str, str], ...], bytes], _Answer] = {}
         self.coverage: dict[str, CoverageRecord] = {}  # per operation: what the sent bodies exercised
         our_checks.attach(self.schema, self.context)
         route_schema_through(self.schema, transport, self.base_url)
@@ -622,8 +642,8 @@ class VendorRunner:
         """The most requests one case of `operation` may cost besides its own first attempt: 429 retries of
         it, ignored_auth's probes while it is judged (one without credentials, then one with invalid ones per
         scheme of each of the operation's security requirements, as Schemathesis sends them), and the probes
-        that take a rejected valid case apart (`rejected_parts`), each with its retries. An upper bound,
-        counted from the spec."""
+        that take a rejected or crashing valid case apart (`rejected_parts`), each with its retries. An upper
+        bound, counted from the spec."""
         retries = self.transport.max_429_retries
         probes = 0
         if "ignored_auth" in checks:
@@ -632,8 +652,10 @@ class VendorRunner:
             requirements = raw.get("security", spec.get("security")) if isinstance(raw, dict) else None
             if isinstance(requirements, list) and requirements:
                 probes = 1 + sum(len(r) for r in requirements if isinstance(r, dict))
-        validator = self._body_validator(operation) if "positive_data_acceptance" in checks else None
-        if validator is not None:  # a rejected valid case, taken apart (rejected_parts): a group per pointer
+        checks = set(checks)
+        taken_apart = bool({"positive_data_acceptance", "not_a_server_error"} & checks)
+        validator = self._body_validator(operation) if taken_apart else None
+        if validator is not None:  # a rejected or crashing valid case, taken apart (rejected_parts), once for both
             probes += 1 + min(MAX_REJECTION_PROBES, len(property_pointers(validator.schema)))
         return (1 + probes) * (1 + retries) - 1
 
@@ -946,13 +968,9 @@ class VendorRunner:
                 tallies[name].cases += 1
                 return
             # The finding's identity (conformance.identity): two schema violations at different places
-            # are two failures, though they share a title.
-            invalid = functools.partial(self.invalid_parts, case)
-            # A rejected valid case is one failure per part of it the target rejects on its own.
-            causes = self.rejected_parts(prepared) if isinstance(failure, RejectedPositiveData) else (None,)
-            for n, cause in enumerate(causes):
-                rejected = None if cause is None else functools.partial(str, cause)
-                key = finding_key(failure, response.status_code, invalid=invalid, rejected=rejected)
+            # are two failures, though they share a title; a case rejected for two reasons is two failures.
+            for n, cause in enumerate(self._causes(failure, prepared)):
+                key = finding_key(failure, response.status_code, cause=cause)
                 args = (failure.message, failure.title, exchange, curl, phase, mode, size)
                 keep(tallies, name, *args, key=key, counted=n == 0)
 
@@ -978,6 +996,19 @@ class VendorRunner:
                 args = (message, title, exchange, curl, phase, mode, size)
                 keep(tallies, check.__name__, *args, not_judged=True)
 
+    def _causes(self, failure: StFailure, prepared: _Prepared) -> tuple[str | None, ...]:
+        """What in the request a failure is about, for its finding keys (conformance.identity): one per
+        failure it makes; (None,) where the failure's own attributes say what it is."""
+        if isinstance(failure, AcceptedNegativeData):
+            return (self.invalid_parts(prepared.case),)
+        if isinstance(failure, RejectedPositiveData):
+            return self.rejected_parts(prepared, _rejected)
+        if isinstance(failure, ServerError):
+            if prepared.mode == "negative":  # the crash of an invalid request: by what made it invalid
+                return ("invalid " + self.invalid_parts(prepared.case),)
+            return self.rejected_parts(prepared, _crashed)
+        return (None,)
+
     def invalid_parts(self, case: Any) -> str:
         """What made an invalid case invalid, for the finding key of its acceptance (conformance.identity):
         the constraints its body breaks, and the other invalid parts by location."""
@@ -995,12 +1026,12 @@ class VendorRunner:
         # Never empty: an empty detail would give the broad id of earlier versions (identity.broad_id).
         return "; ".join(parts) or "request"
 
-    def rejected_parts(self, prepared: _Prepared) -> tuple[str, ...]:
-        """What the target rejects in a valid case, for the finding keys of the rejection (conformance.identity):
-        each group of the body's top-level properties that the target rejects on its own, a group being the
-        properties one declaration admits (`identity.property_pointer`: a declared name, a pattern, the
-        undeclared ones). One key per such group, so that a case rejected for two reasons shows both, whichever
-        other content it holds.
+    def rejected_parts(self, prepared: _Prepared, fails: Callable[[_Answer], bool]) -> tuple[str, ...]:
+        """What the target rejects (or crashes on: `fails` says which answer counts) in a valid case, for the
+        finding keys of the failure (conformance.identity): each group of the body's top-level properties that
+        it rejects on its own, a group being the properties one declaration admits (`identity.property_pointer`:
+        a declared name, a pattern, the undeclared ones). One key per such group, so that a case rejected for
+        two reasons shows both, whichever other content it holds.
 
         Found by sending the case again with its required properties alone, then with them and one group
         (pointers in order; a group that is not valid without others is not tried alone): at most
@@ -1026,35 +1057,34 @@ class VendorRunner:
                 return (rejection_cause((), content=True),)
         except RecursionError:  # too deep to check
             return (rejection_cause((), content=True),)
-        if self._rejects(prepared, required):
+        if fails(self._answer(prepared, required)):
             return (rejection_cause(()),)
         rejected = []
         for pointer in sorted(groups)[:MAX_REJECTION_PROBES]:
             trial = {**required, **{k: body[k] for k in groups[pointer] if k not in required}}
             if trial == required or not validator.is_valid(trial):
                 continue  # required itself, or not valid without another group
-            if self._rejects(prepared, trial):
+            if fails(self._answer(prepared, trial)):
                 rejected.append(rejection_cause((pointer,)))
         return tuple(rejected) or (rejection_cause((), content=True),)
 
-    def _rejects(self, prepared: _Prepared, body: dict[str, Any]) -> bool:
-        """Whether the target rejects the prepared case sent with `body` instead (a probe of `rejected_parts`).
-        Accepted: a 2xx (what it created is remembered, as for a case, so that a later case that repeats a
-        client-chosen id expects the documented conflict), or the documented conflict to an id this run created."""
+    def _answer(self, prepared: _Prepared, body: dict[str, Any]) -> _Answer:
+        """The target's answer to the prepared case sent with `body` instead (a probe of `rejected_parts`). A
+        request already sent so is not sent again: its answer is reused."""
         content = encode_json_body(body)
         headers = tuple(sorted((k.lower(), v) for k, v in prepared.headers.items() if k.lower() != CASE_ID_HEADER))
         known = (prepared.method, _full_url(prepared.url, prepared.params), headers, content)
-        if known in self._probe_answers:
-            return self._probe_answers[known]
-        self._probe_answers[known] = rejected = self._probe(prepared, body, content)
-        return rejected
+        if known not in self._probe_answers:
+            self._probe_answers[known] = self._probe(prepared, body, content)
+        return self._probe_answers[known]
 
-    def _probe(self, prepared: _Prepared, body: dict[str, Any], content: bytes) -> bool:
-        """Send one probe of `_rejects`: whether the target rejects it."""
+    def _probe(self, prepared: _Prepared, body: dict[str, Any], content: bytes) -> _Answer:
+        """Send one probe. What a 2xx created is remembered, as for a case, so that a later case that repeats a
+        client-chosen id expects the documented conflict."""
         case = prepared.case
         sent = self._send(replace(prepared, content=content))
         if not isinstance(sent, httpx.Response):
-            return True  # no answer: nothing shows the target accepts it
+            return _Answer(None, conflict=False)  # no answer (timed out, broken)
         probe = case.operation.Case(
             path_parameters=case.path_parameters,
             headers=case.headers,
@@ -1066,8 +1096,7 @@ class VendorRunner:
         if 200 <= answer.status_code < 300:
             with contextlib.suppress(RecursionError):
                 our_checks.observe(probe, answer)
-            return False
-        return not our_checks.expected_conflict(probe, answer)
+        return _Answer(answer.status_code, conflict=our_checks.expected_conflict(probe, answer))
 
     def _body_validator(self, operation: Any) -> Any:
         """The operation's request body validator (built once), or None where the spec's body schema cannot

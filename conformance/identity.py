@@ -32,7 +32,11 @@ machine, and two defects that share a title get two ids:
     when the required properties alone are rejected (what every valid request has: a required value, a
     parameter), or `body` when no group is rejected alone (a combination). So accepting a vendor's refusal
     of non-empty metadata does not accept a later refusal of long titles;
-  - both were keyed by code and status only before: an entry of such a broad id still accepts, with a
+  - a server error (`not_a_server_error`, ST101): on an invalid request, `invalid` and what made it invalid,
+    as above (`ST101 500 invalid body /properties/title/type`); on a valid one, what the target crashes on,
+    found as for a rejected valid request, with "answered 5xx again" for "rejected"
+    (`ST101 500 body /properties/title`). So accepting one crash does not accept another;
+  - these three were keyed by code and status only before: an entry of such a broad id still accepts, with a
     note asking to replace it; `conformance compare` compares an older report that has one at its
     granularity, `conformance publish` carries its history over, and `conformance replay` finds it under
     its narrower ids (see `broad_id`);
@@ -58,7 +62,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from conformance.compat import schema_location
@@ -146,28 +150,20 @@ def _detail(failure: Any) -> str:
     return ""
 
 
-def finding_key(
-    failure: Any,
-    status: int | None,
-    *,
-    invalid: Callable[[], str] | None = None,
-    rejected: Callable[[], str] | None = None,
-) -> str:
+def finding_key(failure: Any, status: int | None, *, cause: str | None = None) -> str:
     """The finding key of a failure a check reported on a response with `status` (see module docstring);
-    `invalid` says what made the request invalid (`request_violations`), asked only of an accepted invalid one;
-    `rejected` what the target rejected in a valid one (`rejection_cause`), asked only of a rejected valid one.
+    `cause` is what in the request the failure is about, where the failure itself does not say: what made
+    an accepted invalid request invalid (`request_violations`), what the target rejects or crashes on in a
+    valid one (`rejection_cause`), the engine's to find.
 
-    Never raises of itself: a failure class it does not know still gets its code and status. What `invalid` or
-    `rejected` raises propagates: an error of ours (the engine reports the check as not judged), never a wrong id.
-    """
+    Never raises: a failure class it does not know still gets its code and status."""
     try:
         code = str(getattr(type(failure), "code", "") or type(failure).__name__)
         detail = _detail(failure)
     except Exception:  # an unexpected attribute shape must not stop the run; the class still tells findings apart
         code, detail = type(failure).__name__, ""
-    cause = {"AcceptedNegativeData": invalid, "RejectedPositiveData": rejected}.get(type(failure).__name__)
     if cause is not None:
-        detail = _clean(cause())
+        detail = _clean(cause)
     return " ".join(part for part in (code, str(status) if status is not None else "", detail) if part)
 
 
@@ -256,15 +252,15 @@ def rejection_cause(rejected: Iterable[str], *, content: bool = False) -> str:
     return "body" if content else "request"
 
 
-# Failures keyed by their code and status alone in earlier versions: an accepted invalid request, a rejected
-# valid one.
-BROADLY_KEYED = frozenset({"ST201", "ST202"})
+# Failures keyed by their code and status alone in earlier versions: a server error, an accepted invalid
+# request, a rejected valid one.
+BROADLY_KEYED = frozenset({"ST101", "ST201", "ST202"})
 
 
 def broad_id(vendor: str, operation: str, check: str, finding: str | None) -> str | None:
-    """The id earlier versions gave an accepted invalid request (ST201) or a rejected valid one (ST202): of
-    its code and status only, which accepted every such input answered with that status. None for any other
-    finding."""
+    """The id earlier versions gave a server error (ST101), an accepted invalid request (ST201) or a rejected
+    valid one (ST202): of its code and status only, which accepted every such input answered with that status.
+    None for any other finding."""
     parts = (finding or "").split(" ", 2)
     if len(parts) < 2 or parts[0] not in BROADLY_KEYED:
         return None

@@ -38,6 +38,7 @@ from conformance.identity import (
 from conformance.publish import publish
 from conformance.publish.site import utc_stamp
 from tests.suite_runner import ROOT, TOKEN, SuiteRun, mock_target, run_suite
+from tests.test_workers import read_body, replaying
 
 VENDOR = "seekrflow"
 OP = "POST /v1/threads"
@@ -403,6 +404,56 @@ def test_a_baseline_of_one_rejected_valid_input_does_not_accept_another(
     assert legacy.report is not None
     (result,) = [r for r in legacy.report["results"] if r["check"] == POSITIVE]
     assert result["outcome"] == "accepted" and f"own ids ({title_id})" in result["note"], result
+
+
+class CrashesOnANonStringTitle:
+    """ASGI wrapper: a 500 (text/plain) to a request whose body has a `title` that is not a string, an invalid
+    request, before the mock looks at it: a vendor whose validation crashes on a wrong type."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive)
+        try:
+            sent = json.loads(body)
+        except ValueError:
+            sent = None
+        if isinstance(sent, dict) and "title" in sent and not isinstance(sent["title"], str):
+            headers = [(b"content-type", b"text/plain"), (b"content-length", b"5")]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": b"crash"})
+            return
+        await self.app(scope, replaying(body, receive), send)
+
+
+def test_a_baseline_of_one_crash_does_not_accept_another(tmp_path: Path) -> None:
+    """Keyed by code and status only (`ST101 500`), accepting that a vendor crashes on empty strings accepted any
+    later crash, here on a title of the wrong type."""
+    baseline = tmp_path / "baseline.toml"
+    args = ("-k", "not_a_server_error or status_code_conformance or positive_data_acceptance")
+
+    def run(name: str, mutant: str | None, wrap: Any = None, *more: str) -> SuiteRun:
+        with mock_target(["watsonx"], mutant=mutant, wrap=wrap) as target:
+            return run_suite(tmp_path / name, *args, *more, target=target, vendors=["watsonx"])
+
+    run("update", "crash-on-empty-string", None, "--baseline", str(baseline), "--baseline-update")
+    text = baseline.read_text(encoding="utf-8")
+    assert "ST101 500 body /properties/title" in text and "ST101 500 invalid" not in text, text
+    baseline.write_text(text.replace(TODO_REASON, "empty strings crash it; ticket WX-12"))
+    accepted = run("old", "crash-on-empty-string", None, "--baseline", str(baseline))
+    assert accepted.returncode == 0, accepted.stdout[-3000:]
+
+    upgraded = run("new", None, CrashesOnANonStringTitle, "--baseline", str(baseline))
+    assert upgraded.returncode == 1, upgraded.stdout[-3000:]
+    crash = "ST101 500 invalid body /properties/title/type"
+    assert findings(upgraded, "not_a_server_error") == {crash}
+    assert f"not accepted by any baseline entry: {failure_id('watsonx', OP, 'not_a_server_error', crash)}" in (
+        upgraded.stdout
+    )
 
 
 def test_property_pointers_name_where_a_property_is_declared_never_a_generated_name() -> None:
