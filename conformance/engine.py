@@ -1046,16 +1046,21 @@ class VendorRunner:
             return (rejection_cause(()),)  # no body: what it rejects is in the parameters
         if not isinstance(body, dict) or validator is None:
             return (rejection_cause((), content=True),)  # not an object, or rules we cannot check it against
+        try:
+            return self._taken_apart(prepared, body, validator, fails)
+        except RecursionError:  # a body too deep to check or to encode again: not taken apart
+            return (rejection_cause((), content=True),)
+
+    def _taken_apart(
+        self, prepared: _Prepared, body: dict[str, Any], validator: Any, fails: Callable[[_Answer], bool]
+    ) -> tuple[str, ...]:
         schema = validator.schema
         groups: dict[str, set[str]] = {}
         for name in body:
             groups.setdefault(property_pointer(schema, name), set()).add(name)
         names = required_properties(schema)
         required = {k: v for k, v in body.items() if k in names}
-        try:
-            if not validator.is_valid(required):
-                return (rejection_cause((), content=True),)
-        except RecursionError:  # too deep to check
+        if not validator.is_valid(required):
             return (rejection_cause((), content=True),)
         if fails(self._answer(prepared, required)):
             return (rejection_cause(()),)

@@ -456,6 +456,20 @@ def test_a_baseline_of_one_crash_does_not_accept_another(tmp_path: Path) -> None
     )
 
 
+def test_a_rejected_body_too_deep_to_take_apart_is_keyed_by_the_body_not_judged_by_us(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance import engine
+
+    def too_deep(schema: Any, name: str) -> str:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(engine, "property_pointer", too_deep)
+    run = positive_run(tmp_path, "watsonx", "rejects-nested-object")
+    assert run.outcomes("watsonx")[POSITIVE] == "failed", run.stdout[-3000:]
+    assert findings(run, POSITIVE) == {"ST202 422 body"}
+
+
 def test_property_pointers_name_where_a_property_is_declared_never_a_generated_name() -> None:
     schema = {
         "type": "object",
