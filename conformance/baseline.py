@@ -44,7 +44,11 @@ Strictness, as applied by `apply_baseline`:
 * an entry whose vendor is not in the run, or whose CheckResult is "not_reached" or
   "not_applicable", is left alone: the check did not run, so it can neither confirm nor refute it.
   So is an entry whose operation/check has no CheckResult in an interrupted or budget-exhausted
-  run: the run may have stopped before reaching it.
+  run: the run may have stopped before reaching it;
+* an entry of a check whose failures are keyed by what in the request triggers them (a server error,
+  an accepted invalid or a rejected valid request: `identity.REQUEST_KEYED`) is not stale while that
+  check has other failures on the run: which causes of a defect a run shows depends on its seed.
+  It gets a note ("not seen on this run"); it is stale once the check has no failure at all.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from conformance.errors import UsageError
-from conformance.identity import WILDCARD, broad_id
+from conformance.identity import REQUEST_KEYED, WILDCARD, broad_id
 from conformance.results import CheckResult, Failure, RunResult
 from conformance.vendors import Profile, iso_expiry_dates
 
@@ -390,10 +394,25 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
                 # Neither confirmed nor refuted, but said, so the entry does not vanish from the reports.
                 _add_note(result, f"baseline entry ({entry.describe()}) not checked: this check judged no case")
                 continue
+            if _request_keyed_and_failing(result):
+                _add_note(
+                    result,
+                    f"baseline entry ({entry.describe()}) not seen on this run: this check's failures are keyed by "
+                    "what in the generated requests triggers them, and its others show the defect is still there",
+                )
+                continue
             if result.outcome in ("passed", "accepted"):
                 result.outcome = "stale"
             _add_note(result, note)
     return out
+
+
+def _request_keyed_and_failing(result: CheckResult) -> bool:
+    """Whether the check's failures are keyed by what in the request triggers them (`identity.REQUEST_KEYED`),
+    and it has some on this run. Then an entry none of them matches is not stale: which causes of a vendor's
+    defect a run shows depends on the requests its seed generates (a seed may exercise one cause and not the
+    other), and calling the other entry stale would fail a run against an unchanged vendor."""
+    return result.check in REQUEST_KEYED and bool(result.failures)
 
 
 def _still_holds(entry: Entry, run: RunResult, ran: set[str]) -> bool:
@@ -405,7 +424,7 @@ def _still_holds(entry: Entry, run: RunResult, ran: set[str]) -> bool:
         return True
     if not results:
         return run.interrupted or run.budget_exhausted  # as in apply_baseline: maybe never reached
-    return all(r.outcome in NOT_RUN_OUTCOMES for r in results)
+    return all(r.outcome in NOT_RUN_OUTCOMES or _request_keyed_and_failing(r) for r in results)
 
 
 def _new_entry(result: CheckResult, failure: Failure, path: Path, reason: str = TODO_REASON) -> Entry:

@@ -361,6 +361,33 @@ def test_a_rejected_valid_request_is_keyed_by_what_the_target_rejects(
     assert findings(run, POSITIVE) == expected
 
 
+def test_an_entry_for_a_cause_this_seed_did_not_exercise_is_not_stale_while_the_defect_shows(tmp_path: Path) -> None:
+    """A run against an unchanged vendor must not fail: on seed 4 no valid watsonx case puts a non-empty object
+    under an undeclared key, so that cause of rejects-nested-object does not show, though the defect does."""
+    baseline = tmp_path / "baseline.toml"
+    nested, gate = "rejects-nested-object", ("--baseline", str(baseline))
+    positive_run(tmp_path / "update", "watsonx", nested, *gate, "--baseline-update")
+    baseline.write_text(baseline.read_text(encoding="utf-8").replace(TODO_REASON, "objects are refused; ticket WX-9"))
+    run = positive_run(tmp_path / "seed4", "watsonx", nested, *gate, seed=4)
+    assert findings(run, POSITIVE) == {WATSONX_CONTEXT}  # the premise: one cause not exercised on this seed
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.report is not None
+    (result,) = [r for r in run.report["results"] if r["check"] == POSITIVE]
+    undeclared = failure_id("watsonx", OP, POSITIVE, WATSONX_UNDECLARED)
+    assert (
+        result["outcome"] == "accepted"
+        and f"id {undeclared}" in result["note"]
+        and "not seen on this run" in (result["note"])
+    )
+    # ...and --baseline-update on that seed keeps the entry.
+    positive_run(tmp_path / "kept", "watsonx", nested, *gate, "--baseline-update", seed=4)
+    assert f'id = "{undeclared}"' in baseline.read_text(encoding="utf-8")
+    # Once the check fails no more, the entries are stale: the defect is gone.
+    with mock_target(["watsonx"]) as target:
+        fixed = run_suite(tmp_path / "fixed", "-k", POSITIVE, *gate, target=target, vendors=["watsonx"])
+    assert fixed.returncode == 1 and fixed.outcomes("watsonx")[POSITIVE] == "stale", fixed.stdout[-3000:]
+
+
 def test_a_baseline_of_one_rejected_valid_input_does_not_accept_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
