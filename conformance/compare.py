@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from conformance.errors import UsageError
-from conformance.identity import broad_id
+from conformance.identity import REQUEST_KEYED, broad_id
 from conformance.reports.json import validation_errors
 from conformance.results import FAILING_OUTCOMES, SCHEMA_VERSION, CheckResult, Outcome, RunResult
 from conformance.safeload import loads_json, read_bounded
@@ -124,6 +124,7 @@ class RunInfo:
     tool_version: str
     interrupted: bool
     budget_exhausted: bool
+    seed: int | None = None
 
 
 @dataclass
@@ -213,7 +214,7 @@ def _index(run: RunResult, label: str) -> dict[str, CheckResult]:
 
 
 def _info(run: RunResult, label: str) -> RunInfo:
-    return RunInfo(label, run.started_at, run.tool_version, run.interrupted, run.budget_exhausted)
+    return RunInfo(label, run.started_at, run.tool_version, run.interrupted, run.budget_exhausted, run.seed)
 
 
 def _category(old: Outcome, new: Outcome, change: Change) -> str | None:
@@ -320,6 +321,16 @@ def _run_warnings(comparison: Comparison) -> list[str]:
         if info.interrupted or info.budget_exhausted:
             why = "interrupted" if info.interrupted else "stopped by its budget"
             warnings.append(f"the {side} run ({info.label}) was {why}: some checks were not reached")
+    old_seed, new_seed = comparison.old.seed, comparison.new.seed
+    seeded = [c for c in comparison.regressions if c.check in REQUEST_KEYED and c.new_unaccepted and c.old_failures]
+    if seeded and old_seed != new_seed:
+        # A cause of a defect the old run already showed may simply not have been exercised by its seed.
+        checks = ", ".join(sorted({c.check for c in seeded}))
+        warnings.append(
+            f"the runs used different seeds ({old_seed}, {new_seed}): new failures of {checks}, a check that failed "
+            "in both, are keyed by what in the generated requests triggers them and may be a cause the old run's "
+            f"requests did not exercise; run the old build again with --seed {new_seed} to tell"
+        )
     return warnings
 
 

@@ -379,6 +379,13 @@ def test_an_entry_for_a_cause_this_seed_did_not_exercise_is_not_stale_while_the_
         and f"id {undeclared}" in result["note"]
         and "not seen on this run" in (result["note"])
     )
+    # compare says a new failure of such a check may come from the other seed, and how to tell.
+    first = tmp_path / "update" / "conformance.json"
+    text = compare(run.report_dir / "conformance.json", first).stdout
+    assert f"+ {undeclared}" in text and "the runs used different seeds (4, 1)" in text, text
+    assert "run the old build again with --seed 1" in text
+    assert "different seeds" not in compare(first, first).stdout
+
     # ...and --baseline-update on that seed keeps the entry.
     positive_run(tmp_path / "kept", "watsonx", nested, *gate, "--baseline-update", seed=4)
     assert f'id = "{undeclared}"' in baseline.read_text(encoding="utf-8")
