@@ -45,10 +45,10 @@ Strictness, as applied by `apply_baseline`:
   "not_applicable", is left alone: the check did not run, so it can neither confirm nor refute it.
   So is an entry whose operation/check has no CheckResult in an interrupted or budget-exhausted
   run: the run may have stopped before reaching it;
-* an entry of a check whose failures are keyed by what in the request triggers them (a server error,
-  an accepted invalid or a rejected valid request: `identity.REQUEST_KEYED`) is not stale while that
-  check has other failures on the run: which causes of a defect a run shows depends on its seed.
-  It gets a note ("not seen on this run"); it is stale once the check has no failure at all.
+* an entry of a check whose failures are keyed by what in the request triggers them (a server error, an
+  undocumented status, an accepted invalid or a rejected valid request: `identity.REQUEST_KEYED`) is not
+  stale while that check has other failures on the run: which causes of a defect a run shows depends on
+  its seed. It gets a note ("not seen on this run"); it is stale once the check has no failure at all.
 """
 
 from __future__ import annotations
@@ -143,7 +143,8 @@ class Entry:
 
     def matches_broadly(self, result: CheckResult, failure: Failure) -> bool:
         """Whether this entry names `failure` only by the broad id earlier versions gave a server error, an
-        accepted invalid request or a rejected valid one (`identity.broad_id`: code and status), not by its own."""
+        undocumented status, an accepted invalid request or a rejected valid one (`identity.broad_id`: code and
+        status), not by its own."""
         return (
             not self.legacy
             and not self.wildcard
@@ -283,6 +284,7 @@ _BROADLY = {
     "negative_data_rejection": "accepted invalid requests",
     "positive_data_acceptance": "rejected valid requests",
     "not_a_server_error": "server errors",
+    "status_code_conformance": "undocumented statuses",
 }
 
 

@@ -255,9 +255,9 @@ def compare_runs(old: RunResult, new: RunResult, *, old_label: str = "old", new_
             new_titles=_titles(after),
             note=some.note,
             old_failures=_refs(before, by_title),
-            # An older report keyed server errors, accepted invalid and rejected valid requests broadly: the
-            # newer, narrower ids are compared at its granularity, so that upgrading thread-conformance is no
-            # regression.
+            # An older report keyed server errors, undocumented statuses, accepted invalid and rejected valid
+            # requests broadly: the newer, narrower ids are compared at its granularity, so that upgrading
+            # thread-conformance is no regression.
             new_failures=_refs(after, by_title, _broad_ids(before)),
             by_title=by_title,
         )

@@ -47,7 +47,7 @@ from schemathesis.generation import derive_operation_seed
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, HypothesisTestMode, create_test
 from schemathesis.generation.overrides import Override
-from schemathesis.openapi.checks import RejectedPositiveData
+from schemathesis.openapi.checks import RejectedPositiveData, UndefinedStatusCode
 
 from conformance import checks as our_checks
 from conformance import compat
@@ -55,6 +55,7 @@ from conformance.catalogue import ALL_CHECKS, BUILTIN_CHECKS, TRANSPORT_CHECKS
 from conformance.coverage import CoverageRecord
 from conformance.defaults import MOCK_HEADER
 from conformance.identity import (
+    REQUEST_KEYED,
     failure_id,
     finding_key,
     property_pointer,
@@ -642,8 +643,8 @@ class VendorRunner:
         """The most requests one case of `operation` may cost besides its own first attempt: 429 retries of
         it, ignored_auth's probes while it is judged (one without credentials, then one with invalid ones per
         scheme of each of the operation's security requirements, as Schemathesis sends them), and the probes
-        that take a rejected or crashing valid case apart (`rejected_parts`), each with its retries. An upper
-        bound, counted from the spec."""
+        that take a valid case apart (`rejected_parts`: rejected, crashing, or answered with an undocumented
+        status), each with its retries. An upper bound, counted from the spec."""
         retries = self.transport.max_429_retries
         probes = 0
         if "ignored_auth" in checks:
@@ -653,9 +654,9 @@ class VendorRunner:
             if isinstance(requirements, list) and requirements:
                 probes = 1 + sum(len(r) for r in requirements if isinstance(r, dict))
         checks = set(checks)
-        taken_apart = bool({"positive_data_acceptance", "not_a_server_error"} & checks)
+        taken_apart = bool(REQUEST_KEYED & checks)
         validator = self._body_validator(operation) if taken_apart else None
-        if validator is not None:  # a rejected or crashing valid case, taken apart (rejected_parts), once for both
+        if validator is not None:  # a failing valid case, taken apart (rejected_parts): once, whichever checks fail
             probes += 1 + min(MAX_REJECTION_PROBES, len(property_pointers(validator.schema)))
         return (1 + probes) * (1 + retries) - 1
 
@@ -1003,10 +1004,13 @@ class VendorRunner:
             return (self.invalid_parts(prepared.case),)
         if isinstance(failure, RejectedPositiveData):
             return self.rejected_parts(prepared, _rejected)
-        if isinstance(failure, ServerError):
-            if prepared.mode == "negative":  # the crash of an invalid request: by what made it invalid
+        if isinstance(failure, ServerError | UndefinedStatusCode):
+            if prepared.mode == "negative":  # the answer to an invalid request: by what made it invalid
                 return ("invalid " + self.invalid_parts(prepared.case),)
-            return self.rejected_parts(prepared, _crashed)
+            if isinstance(failure, ServerError):
+                return self.rejected_parts(prepared, _crashed)
+            status = prepared.exchange.status
+            return self.rejected_parts(prepared, lambda answer: answer.status == status)
         return (None,)
 
     def invalid_parts(self, case: Any) -> str:

@@ -36,14 +36,17 @@ machine, and two defects that share a title get two ids:
     as above (`ST101 500 invalid body /properties/title/type`); on a valid one, what the target crashes on,
     found as for a rejected valid request, with "answered 5xx again" for "rejected"
     (`ST101 500 body /properties/title`). So accepting one crash does not accept another;
-  - these three were keyed by code and status only before: an entry of such a broad id still accepts, with a
+  - an undocumented status (`status_code_conformance`, ST103): the same as a server error, with "answered
+    with that status again" for "rejected" (`ST103 201 body /properties/supersteps`,
+    `ST103 400 invalid body /properties/title/type`);
+  - these four were keyed by code and status only before: an entry of such a broad id still accepts, with a
     note asking to replace it; `conformance compare` compares an older report that has one at its
     granularity, `conformance publish` carries its history over, and `conformance replay` finds it under
     its narrower ids (see `broad_id`);
-  - undocumented status: nothing more (the status is already there); undocumented or malformed
-    content type: the media type (lower case, without parameters); missing response headers: their
-    names (lower case, sorted); missing required request header not rejected: the header name;
-    ignored auth: the scenario (no auth, invalid auth...); a check that crashed: the exception type;
+  - undocumented or malformed content type: the media type (lower case, without parameters); missing
+    response headers: their names (lower case, sorted); missing required request header not rejected: the
+    header name; ignored auth: the scenario (no auth, invalid auth...); a check that crashed: the exception
+    type;
   - anything else: nothing more (class code and status).
 
 * Our semantic checks (`conformance.checks`): `<check key> <response status>`, where each
@@ -252,12 +255,14 @@ def rejection_cause(rejected: Iterable[str], *, content: bool = False) -> str:
     return "body" if content else "request"
 
 
-# Failures keyed by their code and status alone in earlier versions: a server error, an accepted invalid
-# request, a rejected valid one.
-BROADLY_KEYED = frozenset({"ST101", "ST201", "ST202"})
+# Failures keyed by their code and status alone in earlier versions: a server error, an undocumented status,
+# an accepted invalid request, a rejected valid one.
+BROADLY_KEYED = frozenset({"ST101", "ST103", "ST201", "ST202"})
 # The checks of those failures: keyed by what in the request triggers them, so which of them a run shows depends on
 # the requests its seed generates (conformance.baseline does not call an entry of theirs stale for that alone).
-REQUEST_KEYED = frozenset({"not_a_server_error", "negative_data_rejection", "positive_data_acceptance"})
+REQUEST_KEYED = frozenset(
+    {"not_a_server_error", "status_code_conformance", "negative_data_rejection", "positive_data_acceptance"}
+)
 
 
 def broad_id(vendor: str, operation: str, check: str, finding: str | None) -> str | None:

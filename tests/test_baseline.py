@@ -32,7 +32,8 @@ from conformance.vendors import Auth, Deviation, Profile
 
 TODAY = date(2026, 3, 15)
 OP = "POST /v1/threads"
-CHECK = "status_code_conformance"
+# A check keyed by the response: the strict staleness rule (a request-keyed check has its own, tested below).
+CHECK = "response_schema_conformance"
 
 
 def ident(finding: str, check: str = CHECK, vendor: str = "acme") -> str:
@@ -190,7 +191,7 @@ def test_missing_check_of_a_run_that_stopped_early_is_not_stale(flag: str) -> No
     run = run_of(result(outcome="passed"))
     setattr(run, flag, True)
     out = apply_baseline(run, [entry("x", check="never_reached")], today=TODAY)
-    assert [r.check for r in out.results] == ["status_code_conformance"] and not out.failed
+    assert [r.check for r in out.results] == [CHECK] and not out.failed
 
 
 def test_two_stale_entries_for_one_missing_check_add_one_result() -> None:
@@ -257,6 +258,18 @@ def test_stale_entry_on_an_otherwise_accepted_check_fails_it() -> None:
     assert only(out).failures[0].accepted_reason == "known"
 
 
+def test_an_entry_of_a_request_keyed_check_is_not_stale_while_the_check_still_fails() -> None:
+    """Which causes of a defect a run shows depends on its seed: an entry none of this run's failures matches is
+    noted, not stale, while its check (keyed by what in the request triggers its failures) fails otherwise."""
+    crash = "not_a_server_error"
+    run = run_of(result(check=crash, titles=("A",)))
+    out = apply_baseline(run, [entry("A", check=crash), entry("B", check=crash)], today=TODAY)
+    assert only(out, crash).outcome == "accepted" and not out.failed
+    assert f"baseline entry (id {ident('B', crash)}) not seen on this run" in (only(out, crash).note or "")
+    fixed = apply_baseline(run_of(result(check=crash, outcome="passed")), [entry("B", check=crash)], today=TODAY)
+    assert only(fixed, crash).outcome == "stale" and fixed.failed
+
+
 def test_failed_check_without_failures_is_never_accepted() -> None:
     run = run_of(result(titles=()))
     out = apply_baseline(run, [entry("*")], today=TODAY)
@@ -321,12 +334,12 @@ EXAMPLE = f"""\
 version = 2
 
 [[entry]]
-id = "{ident("Undocumented")}"
+id = "{ident("Enum")}"
 vendor = "acme"
 operation = "POST /v1/threads"
-check = "status_code_conformance"
-description = "Undocumented status code (ST103 400)"
-reason = "Answers 400 where the spec says 422"
+check = "{CHECK}"
+description = "Response violates schema (ST108 200 /properties/status/enum)"
+reason = "Answers status archived, outside the enum"
 link = "https://t.invalid/1"
 expires = "2026-06-30"
 
@@ -357,8 +370,8 @@ def test_load_reads_entries_and_a_bare_toml_date(tmp_path: Path) -> None:
     path = write(tmp_path, EXAMPLE)
     first, second, third = load_baseline(path)
     assert first == Entry(
-        "acme", OP, CHECK, "Answers 400 where the spec says 422", ident("Undocumented"),
-        link="https://t.invalid/1", expires=date(2026, 6, 30), description="Undocumented status code (ST103 400)",
+        "acme", OP, CHECK, "Answers status archived, outside the enum", ident("Enum"), link="https://t.invalid/1",
+        expires=date(2026, 6, 30), description="Response violates schema (ST108 200 /properties/status/enum)",
     )  # fmt: skip
     assert first.source == str(path) and not first.legacy and not first.wildcard
     assert second.wildcard and second.link is None and second.expires == date(2026, 7, 1)

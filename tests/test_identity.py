@@ -3,9 +3,11 @@ finding keys of Schemathesis's failure classes (with the self-test of the one pr
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -502,6 +504,59 @@ def test_a_rejected_body_too_deep_to_take_apart_is_keyed_by_the_body_not_judged_
     run = positive_run(tmp_path, "watsonx", "rejects-nested-object")
     assert run.outcomes("watsonx")[POSITIVE] == "failed", run.stdout[-3000:]
     assert findings(run, POSITIVE) == {"ST202 422 body"}
+
+
+class AnswersWith:
+    """ASGI wrapper: the mock's answer, with `status` where `when(body)` holds (a vendor whose success status
+    depends on what the request holds)."""
+
+    def __init__(self, app: Any, status: int, when: Callable[[Any], bool]) -> None:
+        self.app, self.status, self.when = app, status, when
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive)
+        try:
+            hit = self.when(json.loads(body))
+        except ValueError:
+            hit = False
+
+        async def answer(message: dict[str, Any]) -> None:
+            if hit and message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+                message = {**message, "status": self.status}
+            await send(message)
+
+        await self.app(scope, replaying(body, receive), answer)
+
+
+def test_a_baseline_of_one_undocumented_status_does_not_accept_it_for_another_cause(tmp_path: Path) -> None:
+    """Keyed by code and status only (`ST103 201`), LangGraph's accepted "supersteps answered 201" accepted any
+    later 201; here watsonx (documented: 200) answers 201 to a non-empty context, then to a long title."""
+    baseline, check = tmp_path / "baseline.toml", "status_code_conformance"
+
+    def run(name: str, when: Callable[[Any], bool], *more: str) -> SuiteRun:
+        wrap = functools.partial(AnswersWith, status=201, when=when)
+        with mock_target(["watsonx"], wrap=wrap) as target:
+            return run_suite(
+                tmp_path / name, "-k", check, "--baseline", str(baseline), *more, target=target, vendors=["watsonx"]
+            )
+
+    def context(body: Any) -> bool:
+        return isinstance(body, dict) and isinstance(body.get("context"), dict) and bool(body["context"])
+
+    def long_title(body: Any) -> bool:
+        return isinstance(body, dict) and isinstance(body.get("title"), str) and len(body["title"]) > 32
+
+    run("update", context, "--baseline-update")
+    text = baseline.read_text(encoding="utf-8")
+    assert "ST103 201 body /properties/context" in text, text
+    baseline.write_text(text.replace(TODO_REASON, "201 to a context; ticket WX-14"))
+    assert run("old", context).returncode == 0
+    upgraded = run("new", long_title)
+    assert upgraded.returncode == 1, upgraded.stdout[-3000:]
+    assert findings(upgraded, check) == {"ST103 201 body /properties/title"}
 
 
 def test_property_pointers_name_where_a_property_is_declared_never_a_generated_name() -> None:
