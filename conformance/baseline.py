@@ -279,15 +279,6 @@ def _add_note(result: CheckResult, note: str) -> None:
 _UNACCEPTED = "not accepted by any baseline entry: "
 
 
-# What the failures of a check that earlier versions keyed by code and status are (`identity.broad_id`).
-_BROADLY = {
-    "negative_data_rejection": "accepted invalid requests",
-    "positive_data_acceptance": "rejected valid requests",
-    "not_a_server_error": "server errors",
-    "status_code_conformance": "undocumented statuses",
-}
-
-
 def _refusal(entry: Entry, failure: Failure, today: date) -> str | None:
     """Why a matching entry does not accept `failure`, as the note the CheckResult gets; None: it accepts."""
     name = failure.id or failure.title
@@ -348,11 +339,11 @@ def apply_baseline(run: RunResult, entries: Sequence[Entry], *, today: date) -> 
             _add_note(result, note)
         for (result_id, index), ids in broadly.items():
             if result_id == id(result):
+                _, what = REQUEST_KEYED.get(result.check, ("", "failures"))
                 _add_note(
                     result,
-                    f"baseline entry ({entries[index].describe()}) names "
-                    f"{_BROADLY.get(result.check, 'failures')} by code and status only, as earlier versions of "
-                    "thread-conformance did, so it accepts any such input answered so: "
+                    f"baseline entry ({entries[index].describe()}) names {what} by code and status only, as "
+                    "earlier versions of thread-conformance did, so it accepts any such input answered so: "
                     f"replace it by the failures' own ids ({', '.join(sorted(ids))})"
                     + (
                         " in the profile's known deviations"

@@ -653,9 +653,7 @@ class VendorRunner:
             requirements = raw.get("security", spec.get("security")) if isinstance(raw, dict) else None
             if isinstance(requirements, list) and requirements:
                 probes = 1 + sum(len(r) for r in requirements if isinstance(r, dict))
-        checks = set(checks)
-        taken_apart = bool(REQUEST_KEYED & checks)
-        validator = self._body_validator(operation) if taken_apart else None
+        validator = None if REQUEST_KEYED.keys().isdisjoint(checks) else self._body_validator(operation)
         if validator is not None:  # a failing valid case, taken apart (rejected_parts): once, whichever checks fail
             probes += 1 + min(MAX_REJECTION_PROBES, len(property_pointers(validator.schema)))
         return (1 + probes) * (1 + retries) - 1

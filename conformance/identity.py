@@ -65,7 +65,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from conformance.compat import schema_location
@@ -187,23 +187,28 @@ def request_violations(errors: Iterable[Any]) -> str:
     return " ".join(["body", ",".join(sorted(found))]).strip()
 
 
-def property_pointers(schema: Any) -> set[str]:
-    """Every pointer `property_pointer` may give a top-level property of a body of `schema`."""
-    found = {"/additionalProperties"}
+def _declarations(schema: Any) -> Iterator[tuple[str, str, list[str | int]]]:
+    """Every declaration of a top-level property in `schema`: (`properties` or `patternProperties`, the name or
+    pattern, its path), a node's names before its patterns, then the branches of `allOf`, `anyOf` and `oneOf`."""
 
-    def walk(node: Any, path: list[str | int]) -> None:
+    def walk(node: Any, path: list[str | int]) -> Iterator[tuple[str, str, list[str | int]]]:
         if not isinstance(node, dict):
             return
         for keyword in ("properties", "patternProperties"):
             names = node.get(keyword)
-            found.update(_pointer([*path, keyword, n]) for n in (names if isinstance(names, dict) else ()))
+            for name in names if isinstance(names, dict) else ():
+                yield keyword, name, [*path, keyword, name]
         for keyword in ("allOf", "anyOf", "oneOf"):
             branches = node.get(keyword)
             for index, branch in enumerate(branches if isinstance(branches, list) else ()):
-                walk(branch, [*path, keyword, index])
+                yield from walk(branch, [*path, keyword, index])
 
-    walk(schema, [])
-    return found
+    return walk(schema, [])
+
+
+def property_pointers(schema: Any) -> set[str]:
+    """Every pointer `property_pointer` may give a top-level property of a body of `schema`."""
+    return {"/additionalProperties"} | {_pointer(path) for _, _, path in _declarations(schema)}
 
 
 def property_pointer(schema: Any, name: str) -> str:
@@ -211,25 +216,12 @@ def property_pointer(schema: Any, name: str) -> str:
     `/properties/<name>`, else `/patternProperties/<the first pattern it matches>`, else `/additionalProperties`,
     looking into the branches of `allOf`, `anyOf` and `oneOf` (`/allOf/0/properties/<name>`). An undeclared
     property is named by what admits it, never by its name, which the generator chose."""
-
-    def declared(node: Any, path: list[str | int]) -> list[str | int] | None:
-        if not isinstance(node, dict):
-            return None
-        if isinstance(node.get("properties"), dict) and name in node["properties"]:
-            return [*path, "properties", name]
-        patterns = node.get("patternProperties")
-        for pattern in patterns if isinstance(patterns, dict) else ():
-            if isinstance(pattern, str) and _search(pattern, name):
-                return [*path, "patternProperties", pattern]
-        for keyword in ("allOf", "anyOf", "oneOf"):
-            branches = node.get(keyword)
-            for index, branch in enumerate(branches if isinstance(branches, list) else ()):
-                found = declared(branch, [*path, keyword, index])
-                if found is not None:
-                    return found
-        return None
-
-    return _pointer(declared(schema, []) or ["additionalProperties"])
+    for keyword, declared, path in _declarations(schema):
+        if keyword == "properties" and declared == name:
+            return _pointer(path)
+        if keyword == "patternProperties" and isinstance(declared, str) and _search(declared, name):
+            return _pointer(path)
+    return "/additionalProperties"
 
 
 def required_properties(schema: Any) -> set[str]:
@@ -255,20 +247,22 @@ def rejection_cause(rejected: Iterable[str], *, content: bool = False) -> str:
     return "body" if content else "request"
 
 
-# Failures keyed by their code and status alone in earlier versions: a server error, an undocumented status,
-# an accepted invalid request, a rejected valid one.
-BROADLY_KEYED = frozenset({"ST101", "ST103", "ST201", "ST202"})
-# The checks of those failures: keyed by what in the request triggers them, so which of them a run shows depends on
-# the requests its seed generates (conformance.baseline does not call an entry of theirs stale for that alone).
-REQUEST_KEYED = frozenset(
-    {"not_a_server_error", "status_code_conformance", "negative_data_rejection", "positive_data_acceptance"}
-)
+# The failures keyed by what in the request triggers them (see the module docstring), by check: their failure
+# code, and what they are. Earlier versions keyed them by code and status alone (`broad_id`); which of them a run
+# shows depends on the requests its seed generates (conformance.baseline does not call an entry stale for that).
+REQUEST_KEYED: dict[str, tuple[str, str]] = {
+    "not_a_server_error": ("ST101", "server errors"),
+    "status_code_conformance": ("ST103", "undocumented statuses"),
+    "negative_data_rejection": ("ST201", "accepted invalid requests"),
+    "positive_data_acceptance": ("ST202", "rejected valid requests"),
+}
+BROADLY_KEYED = frozenset(code for code, _ in REQUEST_KEYED.values())
 
 
 def broad_id(vendor: str, operation: str, check: str, finding: str | None) -> str | None:
-    """The id earlier versions gave a server error (ST101), an accepted invalid request (ST201) or a rejected
-    valid one (ST202): of its code and status only, which accepted every such input answered with that status.
-    None for any other finding."""
+    """The id earlier versions gave a server error (ST101), an undocumented status (ST103), an accepted invalid
+    request (ST201) or a rejected valid one (ST202): of its code and status only, which accepted every such input
+    answered with that status. None for any other finding."""
     parts = (finding or "").split(" ", 2)
     if len(parts) < 2 or parts[0] not in BROADLY_KEYED:
         return None
