@@ -447,6 +447,7 @@ def pytest_testnodedown(node: Any, error: object | None) -> None:
         state.collect(str(raw))
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook, unknown to pytest when xdist is not loaded
 def pytest_configure_node(node: Any) -> None:
     """xdist: every worker uses the controller's seed."""
     state = _state(node.config)
