@@ -287,6 +287,11 @@ def assert_snapshot(name: str, text: str, directory: Path = SNAPSHOTS) -> None:
     if not path.exists():
         pytest.fail(f"missing snapshot {path}; create it with UPDATE_SNAPSHOTS=1")
     expected = path.read_text(encoding="utf-8")
+    if name.endswith(".xml"):
+        # The same document, serialised by minidom, differs between Python versions: 3.13 stopped escaping quotes
+        # in text. A raw quote cannot stand inside a quoted attribute of well-formed XML, so unescaping every
+        # &quot; loses nothing but that difference.
+        text, expected = text.replace("&quot;", '"'), expected.replace("&quot;", '"')
     assert text == expected, f"{name} differs from its snapshot; if intended, regenerate with UPDATE_SNAPSHOTS=1"
 
 

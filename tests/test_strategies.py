@@ -180,7 +180,9 @@ def test_negative_bodies_reach_each_kind_of_violation(name: str, spec: dict[str,
     assert search(strategy, lambda b: not isinstance(b, dict), 500) is None  # shrinks to a `null` body
     for field, sub in properties(spec, schema).items():
         if not is_nullable(sub):
-            assert search(strategy, lambda b, f=field: isinstance(b, dict) and f in b and b[f] is None, 500) == {
+            # A null under one given field is about 1 in 100 of LangGraph's negative bodies (seeds 0 to 2): 500
+            # examples missed metadata's on Python 3.13's derandomized stream. The search ends where it finds one.
+            assert search(strategy, lambda b, f=field: isinstance(b, dict) and f in b and b[f] is None, 2000) == {
                 field: None
             }
         reach(strategy, lambda b, f=field: isinstance(b, dict) and isinstance(b.get(f), bool), 500)
