@@ -126,11 +126,12 @@ def _run(pytest_args: list[str]) -> int:
         print(run_help())
         return 0
     plugins = []
+    parallel = any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args)
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         plugins = ["-p", "conformance.plugin"]  # the pytest11 entry point is not loaded then
-    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args) and not any(
-        a.startswith("--dist") for a in args
-    ):
+        if parallel and not any("xdist" in a for a in args):
+            plugins += ["-p", "xdist"]  # nor is xdist's, a dependency of ours that -n needs
+    if parallel and not any(a.startswith("--dist") for a in args):
         plugins += ["--dist", "loadscope"]  # each operation's checks on one worker (see conformance.plugin)
     if not any(a.startswith("--assert") for a in args):
         # The suite's one test asserts nothing, but pytest rewrites the asserts of every package that registers a

@@ -209,13 +209,14 @@ def test_a_malformed_baseline_is_one_line_before_anything_is_sent(tmp_path: Path
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "environment",
+    ("environment", "extra"),
     # With PYTEST_DISABLE_PLUGIN_AUTOLOAD, xdist is not loaded and its hooks are unknown to pytest: the plugin's
-    # implementation of one of them ended the run in an INTERNALERROR before anything was collected.
-    [{}, {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}],
-    ids=["plugins-autoloaded", "plugin-autoload-disabled"],
+    # implementation of one of them ended the run in an INTERNALERROR before anything was collected, and -n was
+    # an unknown option.
+    [({}, []), ({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, []), ({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, ["-n", "2"])],
+    ids=["plugins-autoloaded", "plugin-autoload-disabled", "plugin-autoload-disabled-xdist"],
 )
-def test_conformance_run_wraps_pytest(tmp_path: Path, environment: dict[str, str]) -> None:
+def test_conformance_run_wraps_pytest(tmp_path: Path, environment: dict[str, str], extra: list[str]) -> None:
     proc = conformance(
         "run",
         "--vendor",
@@ -228,11 +229,14 @@ def test_conformance_run_wraps_pytest(tmp_path: Path, environment: dict[str, str
         str(tmp_path),
         "-p",
         "no:cacheprovider",
+        *extra,
         env=environment,
     )
-    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "INTERNALERROR" not in proc.stdout
     assert "seed 7" in proc.stdout
+    if extra:
+        assert "2 workers" in proc.stdout, proc.stdout[-2000:]
     report = json.loads((tmp_path / "conformance.json").read_text())
     assert {v["vendor"] for v in report["vendors"]} == {"watsonx"}
 
