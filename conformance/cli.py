@@ -129,8 +129,8 @@ def _run(pytest_args: list[str]) -> int:
     parallel = any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args)
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         plugins = ["-p", "conformance.plugin"]  # the pytest11 entry point is not loaded then
-        if parallel and not any("xdist" in a for a in args):
-            plugins += ["-p", "xdist"]  # nor is xdist's, a dependency of ours that -n needs
+        if parallel:
+            plugins += ["-p", "xdist"]  # nor is xdist's, which -n needs (a user's own -p xdist as well: no harm)
     if parallel and not any(a.startswith("--dist") for a in args):
         plugins += ["--dist", "loadscope"]  # each operation's checks on one worker (see conformance.plugin)
     if not any(a.startswith("--assert") for a in args):

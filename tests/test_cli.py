@@ -213,8 +213,13 @@ def test_a_malformed_baseline_is_one_line_before_anything_is_sent(tmp_path: Path
     # With PYTEST_DISABLE_PLUGIN_AUTOLOAD, xdist is not loaded and its hooks are unknown to pytest: the plugin's
     # implementation of one of them ended the run in an INTERNALERROR before anything was collected, and -n was
     # an unknown option.
-    [({}, []), ({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, []), ({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, ["-n", "2"])],
-    ids=["plugins-autoloaded", "plugin-autoload-disabled", "plugin-autoload-disabled-xdist"],
+    [
+        ({}, []),
+        ({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, []),
+        ({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, ["-n", "2"]),
+        ({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, ["-p", "xdist", "-n", "2"]),
+    ],
+    ids=["plugins-autoloaded", "plugin-autoload-disabled", "plugin-autoload-disabled-xdist", "xdist-loaded-by-user"],
 )
 def test_conformance_run_wraps_pytest(tmp_path: Path, environment: dict[str, str], extra: list[str]) -> None:
     proc = conformance(
