@@ -1045,13 +1045,13 @@ class VendorRunner:
         case, body = prepared.case, prepared.case.body
         validator = self._body_validator(case.operation)
         if prepared.content is None:
-            return (rejection_cause(()),)  # no body: what it rejects is in the parameters
+            return (rejection_cause(),)  # no body: what it rejects is in the parameters
         if not isinstance(body, dict) or validator is None:
-            return (rejection_cause((), content=True),)  # not an object, or rules we cannot check it against
+            return (rejection_cause(content=True),)  # not an object, or rules we cannot check it against
         try:
             return self._taken_apart(prepared, body, validator, fails)
         except RecursionError:  # a body too deep to check or to encode again: not taken apart
-            return (rejection_cause((), content=True),)
+            return (rejection_cause(content=True),)
 
     def _taken_apart(
         self, prepared: _Prepared, body: dict[str, Any], validator: Any, fails: Callable[[_Answer], bool]
@@ -1063,17 +1063,17 @@ class VendorRunner:
         names = required_properties(schema)
         required = {k: v for k, v in body.items() if k in names}
         if not validator.is_valid(required):
-            return (rejection_cause((), content=True),)
+            return (rejection_cause(content=True),)
         if fails(self._answer(prepared, required)):
-            return (rejection_cause(()),)
+            return (rejection_cause(),)
         rejected = []
         for pointer in sorted(groups)[:MAX_REJECTION_PROBES]:
             trial = {**required, **{k: body[k] for k in groups[pointer] if k not in required}}
             if trial == required or not validator.is_valid(trial):
                 continue  # required itself, or not valid without another group
             if fails(self._answer(prepared, trial)):
-                rejected.append(rejection_cause((pointer,)))
-        return tuple(rejected) or (rejection_cause((), content=True),)
+                rejected.append(rejection_cause(pointer))
+        return tuple(rejected) or (rejection_cause(content=True),)
 
     def _answer(self, prepared: _Prepared, body: dict[str, Any]) -> _Answer:
         """The target's answer to the prepared case sent with `body` instead (a probe of `rejected_parts`). A

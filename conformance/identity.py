@@ -236,14 +236,13 @@ def required_properties(schema: Any) -> set[str]:
     return names
 
 
-def rejection_cause(rejected: Iterable[str], *, content: bool = False) -> str:
-    """One part of a valid request the target rejects, for its finding key: `body` and the schema pointers
-    (`property_pointer`) of the body's top-level properties it rejects, e.g. `body /properties/metadata`;
-    `body` alone for the body's content, not told apart further (`content`); `request` for what every valid
-    request has (a required value, a parameter)."""
-    pointers = sorted(set(rejected))
-    if pointers:
-        return " ".join(["body", ",".join(pointers)])
+def rejection_cause(pointer: str | None = None, *, content: bool = False) -> str:
+    """One part of a valid request the target rejects, for its finding key: `body` and the schema pointer
+    (`property_pointer`) of a group of the body's top-level properties it rejects on its own, e.g.
+    `body /properties/metadata`; `body` alone for the body's content, not told apart further (`content`);
+    `request` for what every valid request has (a required value, a parameter)."""
+    if pointer is not None:
+        return f"body {pointer}"
     return "body" if content else "request"
 
 
