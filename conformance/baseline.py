@@ -57,7 +57,6 @@ import copy
 import json
 import os
 import tempfile
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -70,6 +69,7 @@ import jsonschema
 from conformance.errors import UsageError
 from conformance.identity import REQUEST_KEYED, WILDCARD, broad_id
 from conformance.results import CheckResult, Failure, RunResult
+from conformance.safeload import loads_toml, read_bounded
 from conformance.vendors import Profile, iso_expiry_dates
 
 if TYPE_CHECKING:
@@ -187,21 +187,13 @@ def _one_line(text: str) -> str:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"baseline file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"baseline {path} cannot be read: {_one_line(str(exc))}") from None
+    return read_bounded(path, "baseline file")
 
 
 def load_baseline(path: Path | str) -> list[Entry]:
     """Read and validate a baseline file; any problem is a one-line UsageError naming the file."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(_read(path))
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"baseline {path} is not valid TOML: {_one_line(str(exc))}") from None
+    raw = loads_toml(_read(path), f"baseline {path}")
     iso_expiry_dates(raw.get("entry"))
     errors = sorted(_validator().iter_errors(raw), key=_path_sort_key)
     if errors:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import stat
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,16 +40,29 @@ class UnsafeDocument(UsageError):
 
 
 def read_bounded(path: Path, what: str, max_bytes: int = MAX_BYTES) -> str:
-    """The text of `path` (UTF-8), refusing a file larger than `max_bytes` before reading it whole."""
+    """The text of `path` (UTF-8), refusing a file larger than `max_bytes` before reading it whole, and
+    anything but a regular file: a pipe or a device in a vendor directory would block the read, or never end."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
+        # O_NONBLOCK: opening a pipe for reading would otherwise wait for a writer before we could look at it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise UsageError(f"{what} not found: {path} (no such file)") from None
     except IsADirectoryError:
         raise UsageError(f"{what} {path} is a directory") from None
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"{what} {path} is a directory")
+        raise UnsafeDocument(f"{what} {path} is not a regular file (a pipe, a device or a socket)")
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
         raise UnsafeDocument(f"{what} {path} is larger than {max_bytes} bytes")
     try:
@@ -67,6 +83,19 @@ def loads_json(text: str, what: str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise UsageError(f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except ValueError as exc:
         raise UsageError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UnsafeDocument(f"{what} is nested deeper than this tool reads ({max_depth} levels)") from None
+    check_depth(data, what, max_depth)
+    return data
+
+
+def loads_toml(text: str, what: str, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """TOML (baselines, profiles), nested at most `max_depth` deep. tomllib parses nested arrays and inline
+    tables recursively, so a deep one ends in a RecursionError: refused like any other too-deep document."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{what} is not valid TOML: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise UnsafeDocument(f"{what} is nested deeper than this tool reads ({max_depth} levels)") from None
     check_depth(data, what, max_depth)
@@ -140,7 +169,7 @@ def loads_yaml(
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise UsageError(f"{what} is not valid {syntax}{at}: {' '.join(str(problem).split())}") from None
     except RecursionError:
-        raise UnsafeDocument(f"{what} is nested deeper than this tool reads") from None
+        raise UnsafeDocument(f"{what} is nested deeper than this tool reads ({max_depth} levels)") from None
     check_depth(data, what, max_depth)
     return data
 

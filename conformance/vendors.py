@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -15,7 +14,7 @@ from typing import Any, Literal
 import jsonschema
 
 from conformance.errors import UsageError
-from conformance.safeload import load_document
+from conformance.safeload import load_document, loads_toml, read_bounded
 
 PROFILE_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "profile.schema.json"
 FALLBACK_TOKEN_ENV = "CONFORMANCE_TOKEN"
@@ -165,14 +164,7 @@ def load_profile(path: Path, vendors_dir: Path | None = None, *, origin: str = B
     """Load and validate one profile file; the file's stem is the vendor key, its spec path is relative
     to the vendors directory (the profile's grandparent by default)."""
     base = (vendors_dir or path.resolve().parent.parent).resolve()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"profile file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read profile {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"profile {path} is not valid TOML: {exc}") from None
+    raw = loads_toml(read_bounded(path, "profile file"), f"profile {path}")
     iso_expiry_dates(raw.get("known_deviations"))
     errors = sorted(_profile_validator().iter_errors(raw), key=lambda e: list(e.path))
     if errors:

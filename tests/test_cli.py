@@ -75,7 +75,7 @@ def test_malformed_profile_file(tmp_path: Path) -> None:
     ("target", "content", "expected"),
     [
         ("profiles/seekrflow.toml", b"\xff\xfe not utf-8", "cannot read profile"),
-        ("profiles/seekrflow.toml", None, "cannot read profile"),  # a directory where the file should be
+        ("profiles/seekrflow.toml", None, "profile file"),  # a directory where the file should be
         ("specs/seekrflow-5.30.1/openapi.yaml", b"openapi: [3.1\n  info", "is not valid YAML at line"),
         ("specs/seekrflow-5.30.1/openapi.yaml", b"\xff\xfe", "cannot read spec file"),
     ],

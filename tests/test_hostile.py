@@ -11,12 +11,15 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.cli import main
+from conformance.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -139,6 +142,116 @@ def test_deep_files_are_usage_errors_not_wrong_answers(
     code, _, err = cli(args, capsys)
     one_line_usage_error(code, err)  # exit 1 would read as "breaking" / "regression"
     assert "nested deeper" in err
+
+
+DEEP_TOML = "a = " + "[" * 50_000 + "]" * 50_000 + "\n"
+
+
+def test_deep_toml_is_a_usage_error_in_baselines_and_vendor_directories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance.baseline import load_baseline, update_baseline
+    from conformance.results import RunResult
+    from conformance.safeload import UnsafeDocument
+
+    baseline = tmp_path / "baseline.toml"
+    baseline.write_text(DEEP_TOML)
+    with pytest.raises(UnsafeDocument, match="nested deeper"):
+        load_baseline(baseline)
+    run = RunResult(tool_version="0", schemathesis_version="0", seed=1, started_at="2026-01-01T00:00:00+00:00")
+    with pytest.raises(UsageError, match="nested more than 100 levels"):  # tomlkit's own bound, no recursion
+        update_baseline(baseline, run, [])
+    # 101 levels: tomllib reads it without recursing too far, the depth bound refuses it
+    baseline.write_text("a = " + "[" * 101 + "]" * 101 + "\n")
+    with pytest.raises(UnsafeDocument, match="nested deeper than 100 levels"):
+        load_baseline(baseline)
+    (tmp_path / "vendors" / "profiles").mkdir(parents=True)
+    (tmp_path / "vendors" / "profiles" / "acme.toml").write_text(DEEP_TOML)
+    code, _, err = cli(["vendors", "--vendors-dir", str(tmp_path / "vendors")], capsys)
+    one_line_usage_error(code, err)
+    assert "acme.toml is nested deeper" in err
+
+
+# Each of them names a file of its own: a profile in a vendor directory, a baseline, a report, a site's run file.
+READERS = {
+    "profile": "sys.exit(main(['vendors', '--vendors-dir', str(path.parent.parent)]))",
+    "baseline": "load_baseline(path)",
+    "report": "sys.exit(main(['report', str(path)]))",
+    "site run": "sys.exit(main(['publish', '--out', str(path) + '.site', str(path)]))",
+}
+READ_AS = """
+import sys
+from pathlib import Path
+from conformance.baseline import load_baseline
+from conformance.cli import main
+from conformance.errors import UsageError
+path = Path({path!r})
+try:
+    {reader}
+except UsageError as exc:
+    print(f"conformance: error: {{exc}}", file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+def _read_as(role: str, path: Path) -> tuple[int, str]:
+    """Read `path` as `role` in a fresh interpreter under an address-space cap (an endless file that were read
+    whole would end there, not on the host)."""
+    done = run_limited(READ_AS.format(path=str(path), reader=READERS[role]), timeout=60)
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("role", list(READERS))
+def test_a_device_is_refused_not_read(tmp_path: Path, role: str) -> None:
+    """/dev/zero never ends: only regular files are read, whatever names them."""
+    path = tmp_path / "vendors" / "profiles" / "acme.toml"
+    path.parent.mkdir(parents=True)
+    path.symlink_to("/dev/zero")
+    code, err = _read_as(role, path)
+    one_line_usage_error(code, err)
+    assert "is not a regular file" in err
+
+
+@pytest.mark.parametrize("role", list(READERS))
+def test_a_pipe_is_refused_not_waited_on(tmp_path: Path, role: str) -> None:
+    """A pipe nobody writes to would block the read for ever."""
+    import os
+
+    path = tmp_path / "vendors" / "profiles" / "acme.toml"
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+    with _unblocking(path):
+        code, err = _read_as(role, path)
+    one_line_usage_error(code, err)
+    assert "is not a regular file" in err
+
+
+@contextmanager
+def _unblocking(path: Path) -> Iterator[None]:
+    """While the block runs, a writer that unblocks a reader waiting on the pipe `path` (writes a byte and
+    closes), so that a regression fails the test instead of hanging it."""
+    import os
+    import threading
+
+    done = threading.Event()
+
+    def write_once_a_reader_waits() -> None:
+        while not done.wait(0.05):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO while no reader has the pipe open
+            except OSError:
+                continue
+            os.write(fd, b"x")
+            os.close(fd)
+            return
+
+    writer = threading.Thread(target=write_once_a_reader_waits, daemon=True)
+    writer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        writer.join()
 
 
 def test_report_with_nan_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

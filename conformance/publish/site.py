@@ -36,6 +36,7 @@ from conformance.identity import broad_id
 from conformance.reports._common import OUTCOMES, conformance_percent, redacted_run, result_ids
 from conformance.reports.json import validation_errors
 from conformance.results import SCHEMA_VERSION, RunResult
+from conformance.safeload import loads_json, read_bounded
 
 INDEX = "index.json"
 SCHEMA_NAME = "index.schema.json"
@@ -64,22 +65,7 @@ def read_json_file(path: Path, what: str) -> Any:
     The one place the publisher reads a file it did not write itself (run files, and an existing
     site's index.json, which may have been edited by hand).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{what} not found: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{what} {path} is a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {what} {path}: {_one_line(str(exc))}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{what} {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
-    except RecursionError:
-        raise UsageError(f"{what} {path} is nested too deeply") from None
+    return loads_json(read_bounded(path, what), f"{what} {path}")
 
 
 def load_run_file(path: Path) -> tuple[dict[str, Any], RunResult]:
