@@ -96,6 +96,10 @@ MAX_REJECTION_PROBES = 16
 AUTH_AWARE_CHECKS = frozenset({"status_code_conformance", "positive_data_acceptance"})
 MAX_BODY_IN_REPORT = 4000
 RATE_LIMITED = 429
+# RFC 9110, 15.6.2: 501 is "the appropriate response when the server does not recognize the request method". The
+# coverage phase sends the operation's path methods the spec does not declare (TRACE, ...); a server whose framework
+# answers those 501 conforms to HTTP, and nothing in the vendor's spec says otherwise.
+METHOD_NOT_RECOGNISED = 501
 PROBES_PER_OPERATION = 3
 MAX_DRY_RUN_BODY = 4000  # bytes of a body --dry-run prints in its curl command
 OUR_POSITIVE_WEIGHT = 2  # in the fuzzing phase's choice between Schemathesis's cases and ours
@@ -961,6 +965,13 @@ class VendorRunner:
             collected.add(failure)
             if name == "positive_data_acceptance" and our_checks.expected_conflict(case, st_response):
                 tallies[name].cases += 1  # the documented answer to an id this run already created
+                return
+            if (
+                name == "not_a_server_error"
+                and response.status_code == METHOD_NOT_RECOGNISED
+                and case.method.upper() != case.operation.method.upper()
+            ):
+                tallies[name].cases += 1  # a method the spec does not declare here, not recognised: not a crash
                 return
             if name in AUTH_AWARE_CHECKS and response.status_code in CREDENTIAL_REFUSALS and not authenticated:
                 # Deliberately sent without valid credentials: a 401/403 is the right answer, documented or not.

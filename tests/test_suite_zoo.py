@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,42 @@ def test_crash_mutants_are_caught_on_every_seed(tmp_path: Path, name: str, seed:
         run = run_suite(tmp_path, target=target, vendors=vendors, seed=seed)
     missed = [vendor for vendor in vendors if "not_a_server_error" not in run.failed_checks(vendor)]
     assert not missed, run.stdout[-3000:]
+
+
+def _answering(status: int, post: bool) -> Any:
+    """A wrapper of the mock that answers POST (`post`), or every other method, with `status` and plain text, as
+    a framework that does not recognise the method does. POST is what each vendor's spec declares."""
+    head = {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]}
+
+    def wrap(app: Any) -> Any:
+        async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and (scope["method"] == "POST") == post:
+                await send(head)
+                await send({"type": "http.response.body", "body": b"no"})
+                return
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return wrap
+
+
+@pytest.mark.parametrize("status", [501, 500])
+def test_a_501_to_an_undeclared_method_is_http_not_a_server_error(tmp_path: Path, status: int) -> None:
+    """RFC 9110 (15.6.2): 501 is the answer to a method the server does not recognise. The coverage phase sends
+    such methods (TRACE); a server answering them 501 conforms. A 500 to the same request is still a crash."""
+    with mock_target(VENDORS, wrap=_answering(status, post=False)) as target:
+        # The coverage phase sends the undeclared methods whatever the budget: a small one will do.
+        run = run_suite(tmp_path, "--max-examples", "5", target=target, vendors=VENDORS, seed=1)
+    for vendor in VENDORS:
+        failed = run.failed_checks(vendor)
+        assert failed == (set() if status == 501 else {"not_a_server_error"}), (vendor, failed)
+    assert run.report is not None
+    methods = {f["exchange"]["method"] for r in run.report["results"] for f in r["failures"]}
+    assert methods == (set() if status == 501 else {"TRACE"}), methods
+
+
+def test_a_501_to_the_declared_method_is_a_server_error(tmp_path: Path) -> None:
+    with mock_target(["seekrflow"], wrap=_answering(501, post=True)) as target:
+        run = run_suite(tmp_path, "--max-examples", "5", target=target, vendors=["seekrflow"], seed=1)
+    assert "not_a_server_error" in run.failed_checks("seekrflow")
