@@ -953,10 +953,16 @@ class VendorRunner:
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = bool(exchange.authenticated)
         enabled = [c for c in _enabled_checks(ctx) if c.__name__ in tallies and (only is None or c.__name__ in only)]
-        # Before the checks: what this answer created, for later repeats. A body too deep to read leaves
-        # nothing to remember (the checks report it as not judged).
-        with contextlib.suppress(RecursionError):
-            our_checks.observe(case, st_response)
+        if case.method.upper() == case.operation.method.upper():
+            # Before the checks: what this answer created, for later repeats. A body too deep to read leaves
+            # nothing to remember (the checks report it as not judged).
+            with contextlib.suppress(RecursionError):
+                our_checks.observe(case, st_response)
+        else:
+            # A method the spec does not declare on this path (the coverage phase's TRACE): the spec says nothing
+            # of its answer, so ours, which judge what the operation documents, have nothing to judge, and a 2xx
+            # to it (Apache echoes TRACE with 200) created nothing.
+            enabled = [c for c in enabled if c.__name__ not in our_checks.OUR_CHECKS]
         if response.status_code == RATE_LIMITED:
             # Still 429 after the transport's bounded retries: the target's throttling, not a verdict on the case.
             enabled = [c for c in enabled if c.__name__ == "not_a_server_error"]
