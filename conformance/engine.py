@@ -97,8 +97,8 @@ AUTH_AWARE_CHECKS = frozenset({"status_code_conformance", "positive_data_accepta
 MAX_BODY_IN_REPORT = 4000
 RATE_LIMITED = 429
 # RFC 9110, 15.6.2: 501 is "the appropriate response when the server does not recognize the request method". The
-# coverage phase sends the operation's path methods the spec does not declare (TRACE, ...); a server whose framework
-# answers those 501 conforms to HTTP, and nothing in the vendor's spec says otherwise.
+# coverage phase sends methods the spec does not declare on the operation's path (TRACE); a server whose framework
+# answers them 501 conforms to HTTP, and nothing in the vendor's spec says otherwise.
 METHOD_NOT_RECOGNISED = 501
 PROBES_PER_OPERATION = 3
 MAX_DRY_RUN_BODY = 4000  # bytes of a body --dry-run prints in its curl command

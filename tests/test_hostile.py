@@ -195,8 +195,8 @@ except UsageError as exc:
 
 
 def _read_as(role: str, path: Path) -> tuple[int, str]:
-    """Read `path` as `role` in a fresh interpreter under an address-space cap (an endless file that were read
-    whole would end there, not on the host)."""
+    """Read `path` as `role` in a fresh interpreter under an address-space cap: an endless file read whole
+    would exhaust that interpreter's memory, not the host's."""
     done = run_limited(READ_AS.format(path=str(path), reader=READERS[role]), timeout=60)
     return done.returncode, done.stderr
 
