@@ -126,7 +126,7 @@ def _run(pytest_args: list[str]) -> int:
         print(run_help())
         return 0
     plugins = []
-    parallel = any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args)
+    parallel = any(a.startswith(("-n", "--numprocesses")) for a in args)
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         plugins = ["-p", "conformance.plugin"]  # the pytest11 entry point is not loaded then
         if parallel:

@@ -953,15 +953,16 @@ class VendorRunner:
         ctx = context(case.meta.phase.name if case.meta is not None else None)
         authenticated = bool(exchange.authenticated)
         enabled = [c for c in _enabled_checks(ctx) if c.__name__ in tallies and (only is None or c.__name__ in only)]
-        if case.method.upper() == case.operation.method.upper():
+        # False for a method the spec does not declare on this path (the coverage phase's TRACE).
+        own_method = case.method.upper() == case.operation.method.upper()
+        if own_method:
             # Before the checks: what this answer created, for later repeats. A body too deep to read leaves
             # nothing to remember (the checks report it as not judged).
             with contextlib.suppress(RecursionError):
                 our_checks.observe(case, st_response)
         else:
-            # A method the spec does not declare on this path (the coverage phase's TRACE): the spec says nothing
-            # of its answer, so ours, which judge what the operation documents, have nothing to judge, and a 2xx
-            # to it (Apache echoes TRACE with 200) created nothing.
+            # The spec says nothing of the answer to a method it does not declare here: ours, which judge what the
+            # operation documents, have nothing to judge, and a 2xx to it (Apache echoes TRACE) created nothing.
             enabled = [c for c in enabled if c.__name__ not in our_checks.OUR_CHECKS]
         if response.status_code == RATE_LIMITED:
             # Still 429 after the transport's bounded retries: the target's throttling, not a verdict on the case.
@@ -972,11 +973,7 @@ class VendorRunner:
             if name == "positive_data_acceptance" and our_checks.expected_conflict(case, st_response):
                 tallies[name].cases += 1  # the documented answer to an id this run already created
                 return
-            if (
-                name == "not_a_server_error"
-                and response.status_code == METHOD_NOT_RECOGNISED
-                and case.method.upper() != case.operation.method.upper()
-            ):
+            if name == "not_a_server_error" and response.status_code == METHOD_NOT_RECOGNISED and not own_method:
                 tallies[name].cases += 1  # a method the spec does not declare here, not recognised: not a crash
                 return
             if name in AUTH_AWARE_CHECKS and response.status_code in CREDENTIAL_REFUSALS and not authenticated:

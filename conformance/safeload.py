@@ -47,11 +47,9 @@ def read_bounded(path: Path, what: str, max_bytes: int = MAX_BYTES) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise UsageError(f"{what} not found: {path} (no such file)") from None
-    except IsADirectoryError:
-        raise UsageError(f"{what} {path} is a directory") from None
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    mode = os.fstat(fd).st_mode
+    mode = os.fstat(fd).st_mode  # a directory opens too (read-only): it is refused here
     if not stat.S_ISREG(mode):
         os.close(fd)
         if stat.S_ISDIR(mode):
