@@ -699,6 +699,7 @@ class VendorRunner:
     def _fuzzing_test(self, operation: Any, test: Callable[[Any], None]) -> Any:
         """The fuzzing phase: Schemathesis's positive and negative cases, and cases carrying our bodies."""
 
+        @compat.without_database_key
         @self._settings(operation, "fuzzing")
         @hypothesis.seed(derive_operation_seed(self.options.seed, operation.label))
         @hypothesis.given(case=self.fuzz_cases(operation))
@@ -780,7 +781,7 @@ class VendorRunner:
             # Our deterministic classes join Schemathesis's coverage cases as explicit examples of the same test.
             for case in reversed(self._coverage_cases(operation)):
                 built = hypothesis.example(case=case)(built)
-        return built
+        return compat.without_database_key(built)
 
     def _pins_for(self, operation: Any) -> dict[str, str]:
         names = {p.name for p in operation.path_parameters}
@@ -1209,6 +1210,7 @@ def _draw(strategy: Any, seed: int) -> Any:
     """One deterministic draw from a strategy."""
     found: list[Any] = []
 
+    @compat.without_database_key
     @hypothesis.settings(
         max_examples=1,
         database=None,

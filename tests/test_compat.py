@@ -95,6 +95,34 @@ def test_hypothesis_local_constants_pool_is_emptied_and_restored() -> None:
     assert providers._get_local_constants is original
 
 
+def test_hypothesis_runs_a_test_without_a_database_key_without_digesting_its_source(monkeypatch: Any) -> None:
+    import hypothesis
+    import hypothesis.core
+    import hypothesis.strategies as st
+
+    def no_digest(function: Any) -> bytes:
+        raise AssertionError(f"Hypothesis digested the source of {function.__name__}")
+
+    monkeypatch.setattr(hypothesis.core, "function_digest", no_digest)
+    drawn: list[int] = []
+
+    @hypothesis.settings(max_examples=3, database=None, phases=[hypothesis.Phase.generate])
+    @hypothesis.seed(1)
+    @hypothesis.given(st.integers())
+    def test(value: int) -> None:
+        drawn.append(value)
+
+    try:
+        test()
+    except AssertionError:
+        pass
+    else:  # the patch is in place: without the attribute Hypothesis digests the source (else this test is vacuous)
+        raise AssertionError("Hypothesis no longer calls hypothesis.core.function_digest: update compat")
+    drawn.clear()
+    compat.without_database_key(test)()
+    assert len(drawn) == 3
+
+
 def _case_with_an_array_body() -> Any:
     """A positive case of the mock's operation drawn with an explicit `[]` body (the spec wants an object)."""
     import hypothesis
