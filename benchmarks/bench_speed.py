@@ -9,8 +9,9 @@ at a loopback server (this process) and CPU seconds and peak RSS from `resource.
    waiting for a core);
 3. ours (`conformance run --vendor V --target-url ...`) beside `st run --checks all` on the same spec, reference mock,
    max-examples and seed: requests counted at the server, CPU seconds, CPU per request, and the ratio. The total
-   includes each tool's start-up; `--marginal` also runs both at half the budget and prints the marginal cost
-   per request (the slope between the two budgets: start-up cancels out) and its ratio;
+   includes each tool's start-up; `--marginal` also runs both at half the budget in each round, right after the
+   full budget, and prints the marginal cost per request (the slope between the two budgets: start-up cancels
+   out), its ratio, and each round's own ratio (a slope is a difference of two noisy totals);
 4. the 1- versus 4-worker speed-up against a target that answers after 50 ms (benchmarks/bench_workers.py).
 
 Start-up and the comparison with `st run` are medians of `--repeat` rounds (3), ours and `st run` in turn in each
@@ -164,6 +165,12 @@ def median_rows(rounds: list[dict[str, tuple[int, float, float]]]) -> dict[str, 
     }
 
 
+def marginal(full: tuple[int, float, float], half: tuple[int, float, float]) -> float:
+    """CPU seconds per request between two budgets: (requests, wall, CPU) at the full and at the half budget."""
+    (requests, _, cpu), (fewer, _, less) = full, half
+    return (cpu - less) / (requests - fewer) if requests > fewer else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vendor", default="seekrflow")
@@ -202,7 +209,15 @@ def main() -> None:
         first, first_cpu = (statistics.median(s[i] for s in starts) for i in (0, 1))
         print(f"start-up (conformance run --vendor {args.vendor}) to the first request: {first:.2f} s wall,", end=" ")
         print(f"{first_cpu:.2f} s CPU (median of {args.repeat})")
-        rows = median_rows([per_request(work, args.vendor, args.max_examples, args.seed) for _ in range(args.repeat)])
+        # With --marginal each round also runs both tools at half the budget, right after the full one, so that
+        # a slower or faster spell of a shared machine weighs on both budgets of a round alike.
+        fewer_examples = max(1, args.max_examples // 2)
+        full_rounds, half_rounds = [], []
+        for _ in range(args.repeat):
+            full_rounds.append(per_request(work, args.vendor, args.max_examples, args.seed))
+            if args.marginal:
+                half_rounds.append(per_request(work, args.vendor, fewer_examples, args.seed))
+        rows = median_rows(full_rounds)
         print(f"{args.vendor}, max-examples {args.max_examples}, seed {args.seed}, loopback reference mock", end="")
         print(f" (medians of {args.repeat} rounds):")
         for tool, (requests, wall, cpu) in rows.items():
@@ -214,14 +229,19 @@ def main() -> None:
             ratio = (ours_cpu / ours_n) / (st_cpu / st_n)
             print(f"  ratio of CPU per request, start-up included (ours / st run): {ratio:.2f}")
         if args.marginal:
-            fewer_examples = max(1, args.max_examples // 2)
-            half = median_rows([per_request(work, args.vendor, fewer_examples, args.seed) for _ in range(args.repeat)])
-            slopes = {}
-            for tool, (requests, _, cpu) in rows.items():
-                fewer, _, less = half[tool]
-                slopes[tool] = (cpu - less) / (requests - fewer) if requests > fewer else float("nan")
+            half = median_rows(half_rounds)
+            slopes = {tool: marginal(rows[tool], half[tool]) for tool in rows}
+            for tool, (requests, _, _) in rows.items():
+                fewer = half[tool][0]
                 print(f"  {tool:7s}: marginal {1000 * slopes[tool]:5.1f} ms CPU/req ({fewer} -> {requests} requests)")
-            print(f"  ratio of marginal CPU per request (ours / st run): {slopes['ours'] / slopes['st run']:.2f}")
+            # A slope is the difference of two totals, each with its own noise: the rounds' own ratios show how much.
+            each = sorted(
+                marginal(full["ours"], less["ours"]) / marginal(full["st run"], less["st run"])
+                for full, less in zip(full_rounds, half_rounds, strict=True)
+            )
+            ratio = slopes["ours"] / slopes["st run"]
+            print(f"  ratio of marginal CPU per request (ours / st run): {ratio:.2f}", end="")
+            print(f" (each round's own: {', '.join(f'{r:.2f}' for r in each)})")
     if args.workers_examples:
         # The 1- versus 4-worker speed-up, as benchmarks/bench_workers.py measures it (a child: it serves its own
         # delayed target from a process of its own).

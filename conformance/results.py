@@ -64,7 +64,8 @@ class Failure:
     finding: str | None = None
     # Confirmation (--confirm N): the kept case was sent again N times. "confirmed": it failed the same way
     # every time; "not_reproduced": at least once it did not (an intermittent failure, still failing);
-    # None: not confirmed (--confirm 0, a dry run, or the budget ran out first). `confirmation_exchange`
+    # None: not confirmed (--confirm 0, a dry run, the budget ran out first, or the case created an id it chose
+    # itself and the re-send, a repeat of that id, was answered otherwise). `confirmation_exchange`
     # is the last re-send (the first one that did not reproduce, if any).
     confirmation: str | None = None
     confirmation_exchange: Exchange | None = None

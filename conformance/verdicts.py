@@ -7,7 +7,8 @@ records the same finding key again, i.e. the same failure id (conformance.identi
 
 - `confirm(runner, operation, tallies, context, state, times)`: after an operation's run, each
   distinct failure's kept case is sent again `times` times; the failure is labelled `confirmed`
-  (it failed the same way every time) or `not_reproduced` (intermittent: still a failure).
+  (it failed the same way every time) or `not_reproduced` (intermittent: still a failure). A case that
+  created an id it chose itself is left unlabelled when the re-send does not fail alike: it repeated the id.
 - `replay(...)`: rebuilds the case of one failure of a `conformance.json` for the vendor's spec
   operation and judges a target's answer to it (`conformance replay`).
 """
@@ -62,7 +63,7 @@ def confirm(
             case = tally.cases_kept.get(key)
             if case is None:
                 continue
-            label = CONFIRMED
+            label: str | None = CONFIRMED
             for _ in range(times):
                 try:
                     scratch, exchange = _judge_again(runner, case, check, context)
@@ -70,10 +71,21 @@ def confirm(
                     return str(exc)
                 failure.confirmation_exchange = exchange
                 if key not in scratch.get(check, tally).failures:
-                    label = NOT_REPRODUCED
+                    label = None if _repeats_an_id_it_created(runner, case, failure) else NOT_REPRODUCED
                     break
             failure.confirmation = label
     return None
+
+
+def _repeats_an_id_it_created(runner: VendorRunner, case: Any, failure: Any) -> bool:
+    """Whether the case chose its own id (a profile's `client_ids` field in its body) and its first answer was a
+    success: the first send created that id, so every re-send is a repeat of it (a conflict, or the thread that
+    exists), which cannot be answered alike and says nothing of whether the failure is intermittent."""
+    body = case.body
+    first = failure.exchange.status if failure.exchange is not None else None
+    if not isinstance(body, dict) or first is None or not 200 <= first < 300:
+        return False
+    return any(client_id.name in body for client_id in runner.profile.client_ids)
 
 
 # ---------------------------------------------------------------- replay

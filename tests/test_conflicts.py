@@ -148,3 +148,57 @@ def test_a_uuid_in_another_spelling_is_the_same_id(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-3000:]
     outcomes = run.outcomes("langgraph")
     assert outcomes["round_trip"] == outcomes["conflict_policy"] == outcomes["unique_ids"] == "passed"
+
+
+def _do_nothing_answered_201_with_a_message(app: Any) -> Any:
+    """A vendor that answers every create under `if_exists: do_nothing` 201 with an error message, not a thread, as
+    the real LangGraph server answers a create that also carries `supersteps` (docs/interop/langgraph.md, 2). 201 is
+    not documented for the operation."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        raw = b"".join(chunks)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+
+        async def replay() -> dict[str, Any]:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        if not (isinstance(body, dict) and body.get("if_exists") == "do_nothing"):
+            await app(scope, replay, send)
+            return
+        statuses: list[int] = []
+
+        async def swallow(message: dict[str, Any]) -> None:  # the thread is created (or found) as usual
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await app(scope, replay, swallow)
+        if statuses[0] >= 300:
+            await app(scope, replay, send)  # a rejected request is answered as before
+            return
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"detail":"Thread was created, but there were problems"}'})
+
+    return wrapped
+
+
+def test_an_undocumented_status_to_a_repeat_is_not_compared_with_the_existing_resource(tmp_path: Path) -> None:
+    # Its body is not the resource (the operation documents no 201), so conflict_policy has nothing to compare:
+    # the undocumented status is status_code_conformance's failure alone.
+    with mock_target(["langgraph"], wrap=_do_nothing_answered_201_with_a_message) as target:
+        run = run_suite(tmp_path, "--max-examples", "10", target=target, vendors=["langgraph"], seed=1)
+    assert run.returncode == 1
+    failed = run.failed_checks("langgraph")
+    assert "status_code_conformance" in failed and "conflict_policy" not in failed, failed
+    assert run.outcomes("langgraph")["conflict_policy"] == "passed"

@@ -269,3 +269,77 @@ def test_replay_sends_the_recorded_bytes_and_the_token_from_the_environment(
     assert seen and seen[0][0] == body, seen
     assert seen[0][1]["authorization"] == f"Bearer {TOKEN}" and seen[0][1]["content-type"] == "application/json"
     assert code == 1 and f"{fid} reproduces" in out and TOKEN not in out
+
+
+class ValuesNotAnObject:
+    """Wraps an ASGI app: a success answer to a request whose JSON body chooses its `thread_id` comes back with
+    `"values": 1` (LangGraph's Thread.values is an object). The app's own answer to a repeat of that id (its 409)
+    is left as it is."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent: list[bytes] = []
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def receiving() -> Any:
+            message = await receive()
+            sent.append(message.get("body", b""))
+            return message
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await self._answer(b"".join(sent), start, b"".join(chunks), send)
+
+        await self.app(scope, receiving, sending)
+
+    @staticmethod
+    async def _answer(request: bytes, start: dict[str, Any], body: bytes, send: Any) -> None:
+        try:
+            chosen = "thread_id" in json.loads(request)
+            answer = json.loads(body)
+        except (ValueError, TypeError):
+            chosen, answer = False, None
+        if chosen and 200 <= start["status"] < 300 and isinstance(answer, dict):
+            body = json.dumps({**answer, "values": 1}).encode()
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def test_a_failure_of_a_case_that_created_its_own_id_is_not_called_intermittent_when_the_repeat_conflicts() -> None:
+    """Sent again, a create that chose its own id repeats that id: the vendor answers a conflict (409), not the
+    first answer, and that is no sign of an intermittent failure. The failure keeps no label, and the report keeps
+    the 409 as the re-send's answer."""
+    profiles = select_vendors(["langgraph"])
+    labels: dict[int, list[tuple[str | None, int | None]]] = {}
+    for seed in range(6):
+        with running_server(ValuesNotAnObject(create_app(profiles, tokens=set()))) as url:
+            settings = api.make_settings(
+                vendors=["langgraph"], target_url=url, seed=seed, max_examples=15, check_report_dir=False
+            )
+            result = api.run(settings)
+        values = [
+            f
+            for r in result.results
+            if r.check == "response_schema_conformance"
+            for f in r.failures
+            if "values" in (f.finding or "")
+        ]
+        assert values and result.failed, seed
+        assert all(f.confirmation != "not_reproduced" for f in values), seed
+        labels[seed] = [
+            (f.confirmation, f.confirmation_exchange.status if f.confirmation_exchange else None) for f in values
+        ]
+        if (None, 409) in labels[seed]:
+            return
+    pytest.fail(f"no seed kept a case whose re-send was answered 409: {labels}")
