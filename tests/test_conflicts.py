@@ -42,30 +42,36 @@ def _stateless_conflicts(app: Any) -> Any:
         if scope["type"] != "http" or scope["method"] != "POST":
             await app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        raw = b"".join(chunks)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
+        body, replay = await _read_json(receive)
         if isinstance(body, dict) and isinstance(body.get("thread_id"), str):
             await send(
                 {"type": "http.response.start", "status": 409, "headers": [(b"content-type", b"application/json")]}
             )
             await send({"type": "http.response.body", "body": b'{"detail":"Thread already exists"}'})
             return
-
-        async def replay() -> dict[str, Any]:
-            return {"type": "http.request", "body": raw, "more_body": False}
-
         await app(scope, replay, send)
 
     return wrapped
+
+
+async def _read_json(receive: Receive) -> tuple[Any, Receive]:
+    """The request's body as JSON (None if it is not), and a `receive` that gives the app the same body again."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    raw = b"".join(chunks)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return body, replay
 
 
 def test_policy_behaviours_from_the_profile() -> None:
@@ -159,21 +165,7 @@ def _do_nothing_answered_201_with_a_message(app: Any) -> Any:
         if scope["type"] != "http" or scope["method"] != "POST":
             await app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        raw = b"".join(chunks)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-
-        async def replay() -> dict[str, Any]:
-            return {"type": "http.request", "body": raw, "more_body": False}
-
+        body, replay = await _read_json(receive)
         if not (isinstance(body, dict) and body.get("if_exists") == "do_nothing"):
             await app(scope, replay, send)
             return
